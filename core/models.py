@@ -1,0 +1,227 @@
+"""SQLModel tables and the data-only shapes the services and API exchange."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import field_validator
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+STAGES = ("welcome", "self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up", "completed")
+LEVELS = ("junior", "mid", "senior")
+LANGUAGES = ("zh-CN", "en")
+ROLES = ("assistant", "user")
+MESSAGE_STATUSES = ("complete", "incomplete")
+MAX_MESSAGE_CHARS = 4000
+
+
+def utcnow() -> datetime:
+    """Aware UTC now (SQLModel's datetime columns store and return aware UTC on both databases)."""
+    return datetime.now(UTC)
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("must be text / 需为文本")
+    return value.strip()
+
+
+def _cascade_fk(target: str) -> Any:
+    return Column(String(36), ForeignKey(target, ondelete="CASCADE"), nullable=False, index=True)
+
+
+# What a candidate says about the interview they want: shared by the create shape and the table.
+class InterviewSessionBase(SQLModel):
+    candidate_name: str = Field(default="", max_length=60)
+    target_position: str = Field(max_length=100)
+    field: str = Field(default="通用", max_length=50)
+    level: str = Field(default="mid", max_length=10)
+    language: str = Field(default="zh-CN", max_length=10)
+    job_description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# Input to create a session, validated with messages a user can act on.
+class InterviewSessionCreate(InterviewSessionBase):
+    @field_validator("target_position", mode="before")
+    @classmethod
+    def _position(cls, value: str) -> str:
+        value = _text(value)
+        if not 1 <= len(value) <= 100:
+            raise ValueError("target position must be 1–100 characters / 目标岗位需为 1–100 个字符")
+        return value
+
+    @field_validator("field", mode="before")
+    @classmethod
+    def _field(cls, value: str) -> str:
+        value = _text(value) or "通用"
+        if len(value) > 50:
+            raise ValueError("field must be at most 50 characters / 领域最多 50 个字符")
+        return value
+
+    @field_validator("candidate_name", mode="before")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = _text(value)
+        if len(value) > 60:
+            raise ValueError("name must be at most 60 characters / 姓名最多 60 个字符")
+        return value
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value not in LEVELS:
+            raise ValueError(f"unknown level {value!r}; use one of {', '.join(LEVELS)} / 未知级别")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"unknown language {value!r}; use one of {', '.join(LANGUAGES)} / 不支持的语言")
+        return value
+
+    @field_validator("job_description", mode="before")
+    @classmethod
+    def _jd(cls, value: str | None) -> str | None:
+        value = _text(value)
+        if len(value) > 8000:
+            raise ValueError("job description must be at most 8000 characters / 职位描述最多 8000 个字符")
+        return value or None
+
+
+# One mock interview: its owner, what it is for, and where the workflow stands.
+class InterviewSession(InterviewSessionBase, table=True):
+    __tablename__ = "interview_session"
+    __table_args__ = (Index("ix_interview_session_owner_activity", "owner", "last_activity"),)
+
+    id: str = Field(default_factory=new_session_id, primary_key=True, max_length=36)
+    owner: str = Field(max_length=64)
+    title: str | None = Field(default=None, max_length=100)
+    interview_stage: str = Field(default="welcome", max_length=32)
+    is_complete: bool = False
+    ended_early: bool = False
+    plan: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    message_count: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    llm_model: str | None = Field(default=None, max_length=200)
+    overall_score: int | None = None
+    turn_lock_token: str | None = Field(default=None, max_length=36)
+    turn_lock_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_activity: datetime = Field(default_factory=utcnow)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.target_position
+
+
+# One chat message, the candidate's or the interviewer's.
+class Message(SQLModel, table=True):
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("session_id", "client_message_id", name="uq_message_client_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    session_id: str = Field(sa_column=_cascade_fk("interview_session.id"))
+    role: str = Field(max_length=16)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(default="answer", max_length=16)
+    stage: str = Field(default="welcome", max_length=32)
+    status: str = Field(default="complete", max_length=16)
+    question_id: str | None = Field(default=None, max_length=64)
+    client_message_id: str | None = Field(default=None, max_length=64)
+    reply_to_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    model: str | None = Field(default=None, max_length=200)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_ms: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# The interviewer's private judgement of one answer; never shown during the interview.
+class Evaluation(SQLModel, table=True):
+    __tablename__ = "evaluation"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    session_id: str = Field(sa_column=_cascade_fk("interview_session.id"))
+    message_id: int = Field(sa_column=Column(Integer, ForeignKey("message.id", ondelete="CASCADE"), nullable=False))
+    question_id: str | None = Field(default=None, max_length=64)
+    stage: str = Field(max_length=32)
+    score: float = 0.0
+    evidence: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    missed: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: str = Field(default="offline", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# The scored report written when an interview completes; regenerated in place.
+class Report(SQLModel, table=True):
+    __tablename__ = "report"
+
+    session_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("interview_session.id", ondelete="CASCADE"), primary_key=True)
+    )
+    overall: int = 0
+    dimensions: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    strengths: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    improvements: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    per_question: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    source: str = Field(default="offline", max_length=16)
+    model: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# Which session a user had open last, so a refresh or another device restores it.
+class UserState(SQLModel, table=True):
+    __tablename__ = "user_state"
+
+    owner: str = Field(primary_key=True, max_length=64)
+    last_session_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(36), ForeignKey("interview_session.id", ondelete="SET NULL"), nullable=True),
+    )
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# A row of the sidebar / `GET /sessions`: everything a list needs, read in one query.
+class SessionSummary(SQLModel):
+    session_id: str
+    title: str
+    target_position: str
+    field: str
+    level: str
+    language: str
+    created_at: datetime
+    last_activity: datetime
+    message_count: int
+    status: str
+    interview_stage: str
+    is_complete: bool
+    duration_minutes: int
+
+
+# A message as clients see it.
+class MessagePublic(SQLModel):
+    id: int
+    role: str
+    content: str
+    created_at: datetime
+    status: str
+    stage: str
+    kind: str
+    client_message_id: str | None = None

@@ -1,0 +1,238 @@
+"""Interview-session service: every read and write takes the owner, so no caller can forget it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session
+
+from core.display import duration_minutes, session_status
+from core.models import (
+    MAX_MESSAGE_CHARS,
+    InterviewSession,
+    InterviewSessionCreate,
+    Message,
+    MessagePublic,
+    SessionSummary,
+    UserState,
+    utcnow,
+)
+
+
+class SessionNotFound(LookupError):
+    """The session does not exist or belongs to someone else (deliberately indistinguishable)."""
+
+    def __init__(self, session_id: str = ""):
+        super().__init__("会话不存在或已被删除 / session not found")
+        self.session_id = session_id
+
+
+class InvalidInput(ValueError):
+    """Input a user can correct; the message says how."""
+
+
+class SessionLimitReached(InvalidInput):
+    """The user already has the maximum number of sessions."""
+
+
+# A session with its messages, as a history view needs it.
+@dataclass
+class SessionHistory:
+    session: InterviewSession
+    messages: list[MessagePublic] = field(default_factory=list)
+
+
+def validate_create(data: dict | InterviewSessionCreate) -> InterviewSessionCreate:
+    """Check create input; raises InvalidInput with every problem in one readable message."""
+    if isinstance(data, InterviewSessionCreate):
+        data = data.model_dump()
+    try:
+        return InterviewSessionCreate.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput("; ".join(_readable(err) for err in exc.errors())) from None
+
+
+def _readable(err: dict) -> str:
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    message = str(err.get("msg", "")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def validate_message(content: str) -> str:
+    """A candidate message: 1–4000 characters after trimming."""
+    text = (content or "").strip()
+    if not text:
+        raise InvalidInput("消息不能为空 / message must not be empty")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"消息最多 {MAX_MESSAGE_CHARS} 个字符 / message must be at most {MAX_MESSAGE_CHARS} characters")
+    return text
+
+
+def create_session(
+    *, db: Session, owner: str, info: dict | InterviewSessionCreate, max_sessions: int | None = None
+) -> InterviewSession:
+    """A new, empty session owned by `owner` (the interviewer adds the plan and welcome)."""
+    info = validate_create(info)
+    if max_sessions is not None and count_sessions(db=db, owner=owner) >= max_sessions:
+        raise SessionLimitReached(
+            f"最多保留 {max_sessions} 个面试会话，请先删除旧会话 / at most {max_sessions} sessions per user"
+        )
+    session = InterviewSession(owner=owner, **info.model_dump())
+    db.add(session)
+    db.flush()
+    _remember_last_session(db=db, owner=owner, session_id=session.id)
+    db.commit()
+    return session
+
+
+def count_sessions(*, db: Session, owner: str) -> int:
+    return db.execute(select(func.count()).where(InterviewSession.owner == owner)).scalar_one()
+
+
+_SUMMARY_COLUMNS = (
+    InterviewSession.id, InterviewSession.title, InterviewSession.target_position, InterviewSession.field,
+    InterviewSession.level, InterviewSession.language, InterviewSession.created_at, InterviewSession.last_activity,
+    InterviewSession.message_count, InterviewSession.interview_stage, InterviewSession.is_complete,
+)
+
+
+def list_session_summaries(*, db: Session, owner: str) -> list[SessionSummary]:
+    """The owner's sessions, newest activity first, in one SQL query."""
+    rows = db.execute(
+        select(*_SUMMARY_COLUMNS)
+        .where(InterviewSession.owner == owner)
+        .order_by(InterviewSession.last_activity.desc(), InterviewSession.created_at.desc())
+    ).all()
+    return [_summary(row) for row in rows]
+
+
+def _summary(row) -> SessionSummary:
+    sid, title, position, fld, level, lang, created, last, count, stage, complete = row
+    return SessionSummary.model_construct(
+        session_id=sid, title=title or position, target_position=position, field=fld, level=level, language=lang,
+        created_at=created, last_activity=last, message_count=count,
+        status=session_status(message_count=count, is_complete=complete, stage=stage).key,
+        interview_stage=stage, is_complete=complete, duration_minutes=duration_minutes(created, last),
+    )
+
+
+def get_session(*, db: Session, owner: str, session_id: str) -> InterviewSession:
+    """The session if `owner` owns it; SessionNotFound otherwise."""
+    session = db.get(InterviewSession, session_id) if session_id else None
+    if session is None or session.owner != owner:
+        raise SessionNotFound(session_id)
+    return session
+
+
+def get_summary(*, db: Session, owner: str, session_id: str) -> SessionSummary:
+    row = db.execute(
+        select(*_SUMMARY_COLUMNS).where(InterviewSession.id == session_id, InterviewSession.owner == owner)
+    ).first()
+    if row is None:
+        raise SessionNotFound(session_id)
+    return _summary(row)
+
+
+def list_messages(*, db: Session, owner: str, session_id: str) -> list[Message]:
+    get_session(db=db, owner=owner, session_id=session_id)
+    return list(db.execute(select(Message).where(Message.session_id == session_id).order_by(Message.id)).scalars())
+
+
+def get_history(*, db: Session, owner: str, session_id: str) -> SessionHistory:
+    """The session and its messages in order."""
+    session = get_session(db=db, owner=owner, session_id=session_id)
+    rows = db.execute(select(Message).where(Message.session_id == session_id).order_by(Message.id)).scalars()
+    return SessionHistory(session=session, messages=[MessagePublic.model_validate(m, from_attributes=True) for m in rows])
+
+
+def delete_session(*, db: Session, owner: str, session_id: str) -> None:
+    """Remove the session and, by cascade, its messages, evaluations and report."""
+    get_session(db=db, owner=owner, session_id=session_id)
+    db.execute(update(UserState).where(UserState.last_session_id == session_id).values(last_session_id=None))
+    db.execute(delete(InterviewSession).where(InterviewSession.id == session_id, InterviewSession.owner == owner))
+    db.commit()
+    db.expunge_all()
+
+
+def rename_session(*, db: Session, owner: str, session_id: str, title: str) -> InterviewSession:
+    title = (title or "").strip()
+    if not 1 <= len(title) <= 100:
+        raise InvalidInput("标题需为 1–100 个字符 / title must be 1–100 characters")
+    session = get_session(db=db, owner=owner, session_id=session_id)
+    session.title = title
+    db.add(session)
+    db.commit()
+    return session
+
+
+def touch_session(*, db: Session, owner: str, session_id: str, when: datetime | None = None) -> None:
+    """Mark activity now (moves the session to the top) and remember it as the user's open session."""
+    get_session(db=db, owner=owner, session_id=session_id)
+    db.execute(update(InterviewSession).where(InterviewSession.id == session_id).values(last_activity=when or utcnow()))
+    _remember_last_session(db=db, owner=owner, session_id=session_id)
+    db.commit()
+
+
+def open_session(*, db: Session, owner: str, session_id: str) -> None:
+    """Record that the user opened this session (server-side, so a refresh or another device restores it)."""
+    get_session(db=db, owner=owner, session_id=session_id)
+    _remember_last_session(db=db, owner=owner, session_id=session_id)
+    db.commit()
+
+
+def last_open_session_id(*, db: Session, owner: str) -> str | None:
+    state = db.get(UserState, owner)
+    return state.last_session_id if state else None
+
+
+def _remember_last_session(*, db: Session, owner: str, session_id: str) -> None:
+    state = db.get(UserState, owner)
+    if state is None:
+        db.add(UserState(owner=owner, last_session_id=session_id))
+    else:
+        state.last_session_id = session_id
+        state.updated_at = utcnow()
+        db.add(state)
+
+
+def add_message(*, db: Session, session: InterviewSession, role: str, content: str, **fields) -> Message:
+    """Append a message and keep the session's count and activity in step (caller commits)."""
+    message = Message(session_id=session.id, role=role, content=content, stage=session.interview_stage, **fields)
+    db.add(message)
+    session.message_count += 1
+    session.last_activity = message.created_at
+    db.add(session)
+    db.flush()
+    return message
+
+
+# Where the app lands on load: URL id if it is the user's, then the last open one, then the newest.
+@dataclass(frozen=True)
+class RestoreChoice:
+    session_id: str | None
+    source: str  # "url" | "last_open" | "newest" | "none"
+    url_rejected: bool = False
+
+
+def choose_session_to_open(*, db: Session, owner: str, requested_id: str | None) -> RestoreChoice:
+    """The seed's initializeApp order; 'none' means the caller should create a new session."""
+    rejected = False
+    if requested_id:
+        try:
+            get_session(db=db, owner=owner, session_id=requested_id)
+            return RestoreChoice(requested_id, "url")
+        except SessionNotFound:
+            rejected = True
+    last = last_open_session_id(db=db, owner=owner)
+    if last:
+        return RestoreChoice(last, "last_open", rejected)
+    newest = db.execute(
+        select(InterviewSession.id).where(InterviewSession.owner == owner)
+        .order_by(InterviewSession.last_activity.desc()).limit(1)
+    ).scalar()
+    if newest:
+        return RestoreChoice(newest, "newest", rejected)
+    return RestoreChoice(None, "none", rejected)

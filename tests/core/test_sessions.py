@@ -1,0 +1,149 @@
+"""Session service on a real SQLite file and a real PostgreSQL schema."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core import sessions
+from core.models import Evaluation, InterviewSession, Message, Report, UserState, utcnow
+from tests.factories import add_exchange, make_session
+
+
+def test_create_stores_everything_the_candidate_gave(db):
+    s = make_session(db, owner="alice", job_description="熟悉 React 与 TypeScript", level="senior", language="en")
+    db.expunge_all()
+    stored = sessions.get_session(db=db, owner="alice", session_id=s.id)
+    assert (stored.target_position, stored.field, stored.level, stored.language) == (
+        "React前端开发工程师", "前端开发", "senior", "en")
+    assert stored.job_description == "熟悉 React 与 TypeScript"
+    assert stored.interview_stage == "welcome" and not stored.is_complete
+    assert len(stored.id) == 36
+
+
+def test_list_is_newest_activity_first_with_counts(db):
+    old = make_session(db, target_position="数据分析师", field="数据分析")
+    new = make_session(db, target_position="Java后端工程师", field="后端开发")
+    add_exchange(db, old, n=2)  # activity moves the older session to the top
+    summaries = sessions.list_session_summaries(db=db, owner="alice")
+    assert [s.session_id for s in summaries] == [old.id, new.id]
+    assert summaries[0].message_count == 4 and summaries[1].message_count == 0
+    assert summaries[0].title == "数据分析师" and summaries[0].field == "数据分析"
+    assert {s.status for s in summaries} == {"in_progress", "started"}
+
+
+def test_list_uses_one_query_whatever_the_number_of_sessions(db, engine, count_statements):
+    for i in range(3):
+        add_exchange(db, make_session(db, target_position=f"岗位{i}"), n=3)
+    with count_statements(engine) as few:
+        assert len(sessions.list_session_summaries(db=db, owner="alice")) == 3
+    for i in range(30):
+        make_session(db, target_position=f"更多岗位{i}")
+    with count_statements(engine) as many:
+        assert len(sessions.list_session_summaries(db=db, owner="alice")) == 33
+    assert len(few.statements) == len(many.statements) == 1
+
+
+def test_history_returns_messages_in_order(db):
+    s = make_session(db)
+    add_exchange(db, s, n=2)
+    history = sessions.get_history(db=db, owner="alice", session_id=s.id)
+    assert [(m.role, m.content) for m in history.messages] == [
+        ("assistant", "问题 0"), ("user", "回答 0"), ("assistant", "问题 1"), ("user", "回答 1")]
+    assert all(m.status == "complete" for m in history.messages)
+
+
+def test_another_users_session_is_indistinguishable_from_a_missing_one(db):
+    s = make_session(db, owner="alice")
+    errors = []
+    for call in (sessions.get_session, sessions.get_history, sessions.delete_session, sessions.list_messages):
+        for sid in (s.id, "00000000-0000-0000-0000-000000000000"):
+            with pytest.raises(sessions.SessionNotFound) as info:
+                call(db=db, owner="mallory", session_id=sid)
+            errors.append(str(info.value))
+    assert len(set(errors)) == 1
+    assert sessions.list_session_summaries(db=db, owner="mallory") == []
+    assert sessions.get_session(db=db, owner="alice", session_id=s.id).owner == "alice"
+
+
+def test_delete_removes_every_row_of_the_session(db):
+    s = make_session(db)
+    other = make_session(db, target_position="保留的会话")
+    add_exchange(db, s, n=2)
+    add_exchange(db, other, n=1)
+    msg_id = db.execute(select(Message.id).where(Message.session_id == s.id)).scalars().first()
+    db.add(Evaluation(session_id=s.id, message_id=msg_id, stage="technical", score=3))
+    db.add(Report(session_id=s.id, overall=70))
+    db.commit()
+    sessions.open_session(db=db, owner="alice", session_id=s.id)
+    sessions.delete_session(db=db, owner="alice", session_id=s.id)
+    for table in (Message, Evaluation, Report):
+        assert db.execute(select(func.count()).select_from(table).where(table.session_id == s.id)).scalar() == 0
+    assert db.get(InterviewSession, s.id) is None
+    assert db.get(UserState, "alice").last_session_id is None
+    assert db.execute(select(func.count()).where(Message.session_id == other.id)).scalar() == 2
+
+
+def test_rename_and_touch(db):
+    a = make_session(db)
+    b = make_session(db, target_position="第二个")
+    sessions.rename_session(db=db, owner="alice", session_id=a.id, title="我的第一次模拟面试")
+    sessions.touch_session(db=db, owner="alice", session_id=a.id, when=utcnow() + timedelta(seconds=5))
+    summaries = sessions.list_session_summaries(db=db, owner="alice")
+    assert summaries[0].session_id == a.id and summaries[0].title == "我的第一次模拟面试"
+    assert summaries[1].session_id == b.id
+    with pytest.raises(sessions.InvalidInput):
+        sessions.rename_session(db=db, owner="alice", session_id=a.id, title=" ")
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ({"target_position": ""}, "target_position"),
+        ({"target_position": "岗" * 101}, "1–100"),
+        ({"field": "领" * 51}, "50"),
+        ({"level": "expert"}, "unknown level"),
+        ({"language": "fr"}, "unknown language"),
+    ],
+)
+def test_invalid_input_is_refused_with_a_clear_message(db, override, fragment):
+    with pytest.raises(sessions.InvalidInput, match=fragment):
+        make_session(db, **override)
+    assert sessions.list_session_summaries(db=db, owner="alice") == []
+
+
+@pytest.mark.parametrize(("content", "ok"), [("", False), ("   ", False), ("好", True), ("字" * 4000, True),
+                                             ("字" * 4001, False)])
+def test_message_length_rules(content, ok):
+    if ok:
+        assert sessions.validate_message(content) == content.strip()
+    else:
+        with pytest.raises(sessions.InvalidInput):
+            sessions.validate_message(content)
+
+
+def test_session_limit_per_user(db):
+    for i in range(2):
+        sessions.create_session(db=db, owner="bob", info={"target_position": f"p{i}"}, max_sessions=2)
+    with pytest.raises(sessions.SessionLimitReached):
+        sessions.create_session(db=db, owner="bob", info={"target_position": "p3"}, max_sessions=2)
+    sessions.create_session(db=db, owner="carol", info={"target_position": "p"}, max_sessions=2)
+
+
+def test_restore_order(db):
+    assert sessions.choose_session_to_open(db=db, owner="alice", requested_id=None).source == "none"
+    first = make_session(db)
+    second = make_session(db, target_position="后来的")
+    foreign = make_session(db, owner="mallory")
+    # creating remembers the newest as the open session
+    choice = sessions.choose_session_to_open(db=db, owner="alice", requested_id=None)
+    assert (choice.session_id, choice.source) == (second.id, "last_open")
+    assert sessions.choose_session_to_open(db=db, owner="alice", requested_id=first.id).session_id == first.id
+    for bad in (foreign.id, "not-a-session"):
+        choice = sessions.choose_session_to_open(db=db, owner="alice", requested_id=bad)
+        assert choice.url_rejected and choice.session_id == second.id
+    sessions.delete_session(db=db, owner="alice", session_id=second.id)
+    choice = sessions.choose_session_to_open(db=db, owner="alice", requested_id=None)
+    assert (choice.session_id, choice.source) == (first.id, "newest")

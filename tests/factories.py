@@ -1,0 +1,20 @@
+"""Factories for test data, written through the real services."""
+
+from __future__ import annotations
+
+from core import sessions
+from core.models import InterviewSession
+
+
+def make_session(db, owner: str = "alice", **overrides) -> InterviewSession:
+    info = {"candidate_name": "张三", "target_position": "React前端开发工程师", "field": "前端开发", "level": "mid",
+            "language": "zh-CN"} | overrides
+    return sessions.create_session(db=db, owner=owner, info=info)
+
+
+def add_exchange(db, session: InterviewSession, n: int = 1) -> None:
+    """Add n question/answer pairs directly (no interviewer): for list/status tests."""
+    for i in range(n):
+        sessions.add_message(db=db, session=session, role="assistant", content=f"问题 {i}", kind="question")
+        sessions.add_message(db=db, session=session, role="user", content=f"回答 {i}", client_message_id=f"c{i}")
+    db.commit()
