@@ -84,7 +84,11 @@ def _demo_config() -> dict:
         }
         for a in DEMO_ACCOUNTS
     }
-    return {"credentials": {"usernames": users}, "cookie": {"name": COOKIE_NAME, "key": "from SECRET_KEY", "expiry_days": 7}}
+    return {"credentials": {"usernames": users}, "cookie": _cookie_section()}
+
+
+def _cookie_section() -> dict:
+    return {"name": COOKIE_NAME, "key": "from SECRET_KEY", "expiry_days": 7}
 
 
 _file_lock = threading.Lock()
@@ -98,8 +102,7 @@ def ensure_auth_config(settings: Settings | None = None) -> dict:
         with _file_lock:
             if not path.exists():
                 config = _demo_config() if settings.DEMO_MODE else {
-                    "credentials": {"usernames": {}},
-                    "cookie": {"name": COOKIE_NAME, "key": "from SECRET_KEY", "expiry_days": 7},
+                    "credentials": {"usernames": {}}, "cookie": _cookie_section(),
                 }
                 _write_yaml(path, config)
     return load_auth_config(path)
@@ -117,7 +120,7 @@ def _read_yaml(path: str, _mtime: int, _size: int) -> dict:
         config = yaml.safe_load(fh) or {}
     config.setdefault("credentials", {}).setdefault("usernames", {})
     config["credentials"]["usernames"] = config["credentials"]["usernames"] or {}
-    config.setdefault("cookie", {"name": COOKIE_NAME, "key": "from SECRET_KEY", "expiry_days": 7})
+    config.setdefault("cookie", _cookie_section())
     return config
 
 

@@ -85,4 +85,5 @@ def format_duration(minutes: int, lang: str = "zh-CN") -> str:
 
 def session_meta(message_count: int, duration_minutes: int, lang: str = "zh-CN") -> str:
     """The card's second line: '8条消息 • 15分钟'."""
-    return t("count.messages", lang, n=message_count) + t("meta.separator", lang) + format_duration(duration_minutes, lang)
+    count = t("count.messages", lang, n=message_count)
+    return count + t("meta.separator", lang) + format_duration(duration_minutes, lang)

@@ -67,7 +67,9 @@ def validate_message(content: str) -> str:
     if not text:
         raise InvalidInput("消息不能为空 / message must not be empty")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(f"消息最多 {MAX_MESSAGE_CHARS} 个字符 / message must be at most {MAX_MESSAGE_CHARS} characters")
+        raise InvalidInput(
+            f"消息最多 {MAX_MESSAGE_CHARS} 个字符 / message must be at most {MAX_MESSAGE_CHARS} characters"
+        )
     return text
 
 
@@ -145,7 +147,8 @@ def get_history(*, db: Session, owner: str, session_id: str) -> SessionHistory:
     """The session and its messages in order."""
     session = get_session(db=db, owner=owner, session_id=session_id)
     rows = db.execute(select(Message).where(Message.session_id == session_id).order_by(Message.id)).scalars()
-    return SessionHistory(session=session, messages=[MessagePublic.model_validate(m, from_attributes=True) for m in rows])
+    messages = [MessagePublic.model_validate(m, from_attributes=True) for m in rows]
+    return SessionHistory(session=session, messages=messages)
 
 
 def delete_session(*, db: Session, owner: str, session_id: str) -> None:
