@@ -1,0 +1,426 @@
+"""LLM calls through LiteLLM: streamed text, whole text and validated JSON.
+
+The only module that imports litellm, and only when a call is about to happen: the
+import takes ~6 s, which the offline interviewer must never pay.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T")
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+ERROR_CODES = frozenset(
+    {
+        "timeout",
+        "rate_limited",
+        "upstream_error",
+        "stream_interrupted",
+        "invalid_output",
+        "auth",
+        "bad_request",
+    }
+)
+# Backoff before retry n (0-based): RETRY_BASE_DELAY_S * 2**n, plus up to 25 % jitter.
+RETRY_BASE_DELAY_S = 0.2
+# A longer Retry-After is cut to this: an interview turn cannot wait for minutes.
+MAX_RETRY_AFTER_S = 5.0
+# A whole stream may last this many times settings.timeout.
+STREAM_TOTAL_TIMEOUT_FACTOR = 4
+# complete_json asks again this many times when the reply does not fit the schema.
+INVALID_OUTPUT_RETRIES = 1
+
+log = logging.getLogger(__name__)
+_litellm: Any = None
+_import_lock = threading.Lock()
+_unpriced_models: set[str] = set()
+
+
+# Connection and model parameters for one kind of call.
+@dataclass(frozen=True)
+class LLMSettings:
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    timeout: float = 30.0  # seconds for the first token, and for a non-stream call
+    num_retries: int = 2  # on 429, 5xx, timeouts and connection errors, with backoff
+    temperature: float = 0.4
+
+
+# Tokens, cost and latency of one finished call (retries included).
+@dataclass
+class CallUsage:
+    model: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_usd: float | None
+    latency_ms: int
+
+
+class LLMError(Exception):
+    """A failed call; `code` is in ERROR_CODES, `retryable` if a retry may help."""
+
+    def __init__(self, code: str, message: str, retryable: bool = True) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+def litellm_loaded() -> bool:
+    return "litellm" in sys.modules
+
+
+def _get_litellm() -> Any:
+    """Import and configure litellm once: offline, quiet, no callbacks."""
+    global _litellm
+    if _litellm is not None:
+        return _litellm
+    with _import_lock:
+        if _litellm is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+            os.environ.setdefault("LITELLM_LOG", "ERROR")
+            import litellm
+
+            litellm.suppress_debug_info = True  # no "Give Feedback" banner per error
+            litellm.num_retries = None  # retries are ours: see _with_retries
+            litellm.callbacks = []
+            litellm.input_callback = []
+            litellm.success_callback = []
+            litellm.failure_callback = []
+            for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+                logging.getLogger(name).setLevel(logging.WARNING)
+            _litellm = litellm
+    return _litellm
+
+
+def _completion(messages: list[dict], settings: LLMSettings, *, stream: bool, json_mode: bool) -> Any:
+    """The one place that builds a LiteLLM call."""
+    kwargs: dict[str, Any] = {
+        "model": settings.model,
+        "messages": messages,
+        "temperature": settings.temperature,
+        # httpx timeout: connect and every read, so the first token when streaming
+        "timeout": settings.timeout,
+        # litellm and the OpenAI SDK would also retry after a stream has started
+        "num_retries": 0,
+        "max_retries": 0,
+        "drop_params": True,  # providers without response_format still answer
+    }
+    if settings.api_base:
+        kwargs["api_base"] = settings.api_base
+    if settings.api_key:
+        kwargs["api_key"] = settings.api_key
+    if stream:
+        kwargs["stream"] = True
+        kwargs["stream_options"] = {"include_usage": True}
+    if json_mode:
+        kwargs["response_format"] = {"type": "json_object"}
+    return _get_litellm().completion(**kwargs)
+
+
+# -- errors and retries ------------------------------------------------------------
+
+
+def _to_llm_error(exc: BaseException) -> LLMError:
+    """Map a litellm, OpenAI SDK or httpx exception to an LLMError."""
+    if isinstance(exc, LLMError):
+        return exc
+    # litellm's MidStreamFallbackError wraps the provider's exception
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, BaseException) and original is not exc:
+        return _to_llm_error(original)
+    import httpx
+    import openai
+
+    detail = str(exc)[:300] or type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
+        return LLMError("timeout", detail)
+    if isinstance(exc, openai.RateLimitError) or status == 429:
+        return LLMError("rate_limited", detail)
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return LLMError("auth", detail, retryable=False)
+    if "missing credentials" in detail.lower():  # no API key: the SDK refuses to send
+        return LLMError("auth", detail, retryable=False)
+    if status == 408:
+        return LLMError("timeout", detail)
+    if isinstance(exc, openai.BadRequestError) or (isinstance(status, int) and 400 <= status < 500):
+        return LLMError("bad_request", detail, retryable=False)
+    # 5xx, dropped connections, and anything unexpected from a provider adapter
+    return LLMError("upstream_error", detail)
+
+
+def _retry_after_s(exc: BaseException) -> float | None:
+    exc = getattr(exc, "original_exception", None) or exc
+    headers = getattr(exc, "litellm_response_headers", None)
+    if headers is None:
+        headers = getattr(getattr(exc, "response", None), "headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # an HTTP date: fall back to backoff
+
+
+def _retry_delay_s(exc: BaseException, retry: int) -> float:
+    retry_after = _retry_after_s(exc)
+    if retry_after is not None:
+        return min(retry_after, MAX_RETRY_AFTER_S)
+    return RETRY_BASE_DELAY_S * (2**retry) * (1 + 0.25 * random.random())
+
+
+def _with_retries(attempt: Callable[[], T], settings: LLMSettings) -> T:
+    """Run `attempt`, retrying retryable failures up to settings.num_retries times."""
+    retry = 0
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            error = _to_llm_error(exc)
+            if not error.retryable or retry >= settings.num_retries:
+                if error is exc:
+                    raise
+                raise error from exc
+            log.info("LLM call failed (%s), retry %d", error.code, retry + 1)
+            time.sleep(_retry_delay_s(exc, retry))
+            retry += 1
+
+
+# -- usage and cost ----------------------------------------------------------------
+
+
+def _cost_usd(settings: LLMSettings, usage: Any, response: Any = None) -> float | None:
+    """Cost from litellm's price map; None for models it does not know."""
+    if usage is None or settings.model in _unpriced_models:
+        return None
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if hidden.get("response_cost") is not None:
+        return float(hidden["response_cost"])  # litellm priced it during the call
+    litellm = _get_litellm()
+    try:
+        if response is not None:
+            return float(litellm.completion_cost(completion_response=response))
+        prompt_cost, completion_cost = litellm.cost_per_token(
+            model=settings.model,
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        )
+        return float(prompt_cost + completion_cost)
+    except Exception:  # litellm raises for models missing from its price map
+        log.debug("no price for %s", settings.model, exc_info=True)
+        _unpriced_models.add(settings.model)
+        return None
+
+
+def _call_usage(settings: LLMSettings, usage: Any, started: float, response: Any = None) -> CallUsage:
+    return CallUsage(
+        model=settings.model,
+        prompt_tokens=getattr(usage, "prompt_tokens", None),
+        completion_tokens=getattr(usage, "completion_tokens", None),
+        cost_usd=_cost_usd(settings, usage, response),
+        latency_ms=round((time.perf_counter() - started) * 1000),
+    )
+
+
+def _merged_usage(usages: list[CallUsage], started: float) -> CallUsage:
+    """One CallUsage for several calls; a total is None if any call lacks it."""
+
+    def total(values: list[Any]) -> Any:
+        return None if any(value is None for value in values) else sum(values)
+
+    return CallUsage(
+        model=usages[0].model,
+        prompt_tokens=total([usage.prompt_tokens for usage in usages]),
+        completion_tokens=total([usage.completion_tokens for usage in usages]),
+        cost_usd=total([usage.cost_usd for usage in usages]),
+        latency_ms=round((time.perf_counter() - started) * 1000),
+    )
+
+
+# -- streaming ---------------------------------------------------------------------
+
+
+def _delta_text(chunk: Any) -> str:
+    choices = getattr(chunk, "choices", None)
+    if not choices:
+        return ""
+    delta = getattr(choices[0], "delta", None)
+    return (getattr(delta, "content", None) or "") if delta is not None else ""
+
+
+def _received_finish_reason(response: Any) -> str | None:
+    """The finish_reason the provider sent (litellm invents "stop" when none came)."""
+    received = getattr(response, "received_finish_reason", None)
+    return received or getattr(response, "intermittent_finish_reason", None)
+
+
+def _close_quietly(response: Any) -> None:
+    close = getattr(getattr(response, "completion_stream", None), "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # closing an already broken connection may fail
+            log.debug("closing the LLM stream failed", exc_info=True)
+
+
+class LLMStream:
+    """Iterate to get text deltas; after exhaustion `.usage` is set and `.text` holds
+    the full text.
+
+    The request starts on the first iteration. Failures before the first delta are
+    retried. A failure after it, or a stream that ends without a finish_reason,
+    raises LLMError("stream_interrupted"); `.completed` then stays False and `.text`
+    holds only the partial text.
+    """
+
+    def __init__(self, messages: list[dict], settings: LLMSettings) -> None:
+        self.text = ""
+        self.usage: CallUsage | None = None
+        self.finish_reason: str | None = None
+        self.completed = False
+        self._messages = messages
+        self._settings = settings
+        self._deltas: Iterator[str] | None = None
+        self._raw_usage: Any = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._deltas is None:
+            self._deltas = self._generate()
+        return self._deltas
+
+    def _open(self) -> tuple[Any, Iterator[Any], list[Any], bool]:
+        """Send the request and read up to the first text delta (or the end)."""
+        response = _completion(self._messages, self._settings, stream=True, json_mode=False)
+        chunks = iter(response)
+        head: list[Any] = []
+        for chunk in chunks:
+            head.append(chunk)
+            if _delta_text(chunk):
+                return response, chunks, head, False
+        if _received_finish_reason(response) is None:
+            reason = "stream ended before any text and without a finish_reason"
+            raise LLMError("stream_interrupted", reason)
+        return response, chunks, head, True
+
+    def _take(self, chunk: Any) -> str:
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            self._raw_usage = usage
+        delta = _delta_text(chunk)
+        self.text += delta
+        return delta
+
+    def _generate(self) -> Iterator[str]:
+        settings = self._settings
+        started = time.perf_counter()
+        # Retrying is safe only while nothing has been shown to the reader.
+        response, chunks, head, exhausted = _with_retries(self._open, settings)
+        limit_s = STREAM_TOTAL_TIMEOUT_FACTOR * settings.timeout
+        deadline = time.perf_counter() + limit_s
+        try:
+            for chunk in head:
+                if delta := self._take(chunk):
+                    yield delta
+            while not exhausted:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    cause = _to_llm_error(exc).message
+                    reason = f"after {len(self.text)} chars: {cause}"
+                    raise LLMError("stream_interrupted", reason) from exc
+                if delta := self._take(chunk):
+                    yield delta
+                if time.perf_counter() > deadline:
+                    reason = f"stream took longer than {limit_s:g} s"
+                    raise LLMError("stream_interrupted", reason)
+        finally:
+            _close_quietly(response)  # also when the consumer stops early
+        self.finish_reason = _received_finish_reason(response)
+        if self.finish_reason is None:
+            reason = f"no finish_reason after {len(self.text)} chars: connection lost?"
+            raise LLMError("stream_interrupted", reason)
+        self.completed = True
+        self.usage = _call_usage(settings, self._raw_usage, started)
+
+
+def stream_text(messages: list[dict], *, settings: LLMSettings) -> LLMStream:
+    """Stream the assistant's reply (see LLMStream for retries and interruptions)."""
+    return LLMStream(messages, settings)
+
+
+# -- whole replies -----------------------------------------------------------------
+
+
+def _complete(messages: list[dict], settings: LLMSettings, *, json_mode: bool) -> tuple[str, CallUsage]:
+    started = time.perf_counter()
+    response = _with_retries(
+        lambda: _completion(messages, settings, stream=False, json_mode=json_mode),
+        settings,
+    )
+    text = response.choices[0].message.content or ""
+    usage = getattr(response, "usage", None)
+    return text, _call_usage(settings, usage, started, response)
+
+
+def complete_text(messages: list[dict], *, settings: LLMSettings) -> tuple[str, CallUsage]:
+    """The assistant's whole reply, with its usage."""
+    return _complete(messages, settings, json_mode=False)
+
+
+def _with_json_instruction(messages: list[dict], schema: type[BaseModel]) -> list[dict]:
+    """Make sure the prompt asks for JSON: OpenAI's JSON mode requires the word."""
+    if any("json" in str(message.get("content", "")).lower() for message in messages):
+        return messages
+    schema_text = json.dumps(schema.model_json_schema(), ensure_ascii=False)
+    instruction = f"Reply with one JSON object matching this JSON Schema: {schema_text}"
+    if messages and messages[0].get("role") == "system":
+        content = f"{messages[0].get('content', '')}\n\n{instruction}"
+        return [{**messages[0], "content": content}, *messages[1:]]
+    return [{"role": "system", "content": instruction}, *messages]
+
+
+def parse_json_reply(text: str, schema: type[ModelT]) -> ModelT:
+    """Validate the outermost {...} of a reply (```json fences or prose around it are
+    fine) against `schema`."""
+    start, end = text.find("{"), text.rfind("}")
+    if start == -1 or end < start:
+        raise LLMError("invalid_output", f"no JSON object in reply: {text[:120]!r}")
+    try:
+        return schema.model_validate_json(text[start : end + 1])
+    except ValidationError as exc:
+        reason = f"reply does not fit {schema.__name__}: {exc.errors()[:3]}"
+        raise LLMError("invalid_output", reason) from exc
+
+
+def complete_json(messages: list[dict], *, settings: LLMSettings, schema: type[ModelT]) -> tuple[ModelT, CallUsage]:
+    """The reply parsed into `schema`, asking again once if it does not fit."""
+    prompt = _with_json_instruction(messages, schema)
+    started = time.perf_counter()
+    text, usage = _complete(prompt, settings, json_mode=True)
+    usages = [usage]
+    for _ in range(INVALID_OUTPUT_RETRIES):
+        try:
+            return parse_json_reply(text, schema), _merged_usage(usages, started)
+        except LLMError as exc:
+            log.info("LLM reply unusable, asking again: %s", exc.message)
+        text, usage = _complete(prompt, settings, json_mode=True)
+        usages.append(usage)
+    return parse_json_reply(text, schema), _merged_usage(usages, started)
