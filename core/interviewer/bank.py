@@ -1,0 +1,294 @@
+"""Interview question banks: YAML files in data/question_banks, validated when loaded."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+FIELD_NAMES: dict[str, str] = {
+    "frontend": "前端开发",
+    "backend": "后端开发",
+    "data": "数据分析",
+    "product": "产品管理",
+    "ai": "人工智能",
+    "qa": "测试开发",
+    "devops": "运维/DevOps",
+}
+GENERAL_KEY = "general"
+GENERAL_NAME = "通用"
+LEVELS = ("junior", "mid", "senior")
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+MIN_TECHNICAL_QUESTIONS = 15
+DEFAULT_BANK_DIR = Path(__file__).resolve().parents[2] / "data" / "question_banks"
+
+Stage = Literal["self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up"]
+Level = Literal["junior", "mid", "senior", "any"]
+Language = Literal["zh-CN", "en"]
+STAGES: tuple[str, ...] = get_args(Stage)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+QuestionId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+
+
+class BankError(ValueError):
+    """A question-bank file is unreadable, malformed or inconsistent; the message names the file."""
+
+
+# Shared config: immutable (banks are cached and shared), unknown keys refused so typos surface.
+class _BankModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+# One thing a good answer covers, with the terms a rule-based scorer looks for.
+class KeyPoint(_BankModel):
+    point: Text
+    synonyms: tuple[Text, ...] = ()
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The point and its synonyms, lower-cased and de-duplicated, for substring matching."""
+        return tuple(dict.fromkeys(term.lower() for term in (self.point, *self.synonyms)))
+
+
+# One interview question (a single ask), what a good answer covers, and how to probe a thin answer.
+class Question(_BankModel):
+    id: QuestionId
+    stage: Stage
+    level: Level = "any"
+    question: Text
+    key_points: tuple[KeyPoint, ...] = Field(min_length=1)
+    tags: tuple[Text, ...] = ()
+    follow_ups: tuple[Text, ...] = Field(default=(), max_length=2)
+
+    @field_validator("tags")
+    @classmethod
+    def _lower_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(tag.lower() for tag in tags)
+
+
+# The content of one file: one field (or the general bank) in one language.
+class QuestionBank(_BankModel):
+    field: Text
+    key: Text
+    language: Language
+    aliases: tuple[Text, ...] = ()
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+    @field_validator("aliases")
+    @classmethod
+    def _normalize_aliases(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_normalize_text(alias) for alias in aliases)
+
+    @model_validator(mode="after")
+    def _known_field(self) -> QuestionBank:
+        names = {**FIELD_NAMES, GENERAL_KEY: GENERAL_NAME}
+        if self.key not in names:
+            raise ValueError(f"unknown key {self.key!r}; expected one of {', '.join(names)}")
+        if self.field != names[self.key]:
+            raise ValueError(f"field for key {self.key!r} must be {names[self.key]!r}, not {self.field!r}")
+        return self
+
+
+# All banks of a directory, with look-ups by field, stage, level and question id.
+class QuestionBanks:
+    def __init__(self, banks: Iterable[QuestionBank]) -> None:
+        self._banks = {(bank.key, bank.language): bank for bank in banks}
+        self._by_id = {q.id: q for bank in self._banks.values() for q in bank.questions}
+        self._aliases = _alias_table(self._banks.values())
+
+    def field_key(self, field_text: str, target_position: str = "") -> str:
+        """The field key for free text ("Java后端", "SRE"), from the field first, then the position; else general."""
+        for text in (field_text, target_position):
+            normalized = _normalize_text(text or "")
+            if not normalized:
+                continue
+            for pattern, key in self._aliases:
+                if pattern.search(normalized):
+                    return key
+        return GENERAL_KEY
+
+    def questions(self, key: str, language: str, stage: str, level: str | None = None) -> list[Question]:
+        """Questions of a stage; `level` keeps that level plus "any"; non-technical stages add the general bank's."""
+        if key not in FIELD_NAMES and key != GENERAL_KEY:
+            raise KeyError(f"unknown field key {key!r}")
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        if level is not None and level not in (*LEVELS, "any"):
+            raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+        keys = [key] if key == GENERAL_KEY or stage == "technical" else [key, GENERAL_KEY]
+        language = _normalize_language(language)
+        found: list[Question] = []
+        for bank_key in keys:
+            bank = self._banks.get((bank_key, language)) or self._banks.get((bank_key, DEFAULT_LANGUAGE))
+            if bank is None:
+                continue
+            found += [q for q in bank.questions if q.stage == stage and (level is None or q.level in (level, "any"))]
+        return found
+
+    def get(self, question_id: str) -> Question:
+        """The question with this id; KeyError if no bank has it."""
+        try:
+            return self._by_id[question_id]
+        except KeyError:
+            raise KeyError(f"no question with id {question_id!r}") from None
+
+    def bank(self, key: str, language: str) -> QuestionBank:
+        """The bank loaded from `<key>.<language>.yaml` exactly (no fallback); KeyError if there is none."""
+        try:
+            return self._banks[(key, language)]
+        except KeyError:
+            raise KeyError(f"no question bank for key {key!r} in language {language!r}") from None
+
+    def fields(self) -> list[tuple[str, str]]:
+        """(key, canonical name) for the seven fields, then general."""
+        return [*FIELD_NAMES.items(), (GENERAL_KEY, GENERAL_NAME)]
+
+
+def load_banks(directory: Path | None = None) -> QuestionBanks:
+    """Every bank in `directory` (default: the shipped banks), validated; cached per resolved directory."""
+    return _load_banks_cached(Path(directory or DEFAULT_BANK_DIR).resolve())
+
+
+@lru_cache(maxsize=8)
+def _load_banks_cached(directory: Path) -> QuestionBanks:
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        raise BankError(f"{directory}: no question-bank files (*.yaml) found")
+    loaded = [(path, _read_bank(path)) for path in paths]
+    _check_across_banks(loaded)
+    return QuestionBanks(bank for _, bank in loaded)
+
+
+def _read_bank(path: Path) -> QuestionBank:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BankError(f"{path}: cannot read file: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise BankError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise BankError(f"{path}: expected a mapping with field, key, language, aliases, questions; "
+                        f"got {type(raw).__name__}")
+    try:
+        bank = QuestionBank.model_validate(raw)
+    except ValidationError as exc:
+        raise BankError(f"{path}: schema error: {_describe_errors(exc, raw)}") from exc
+    expected_name = f"{bank.key}.{bank.language}.yaml"
+    if path.name != expected_name:
+        raise BankError(f"{path}: file name must be {expected_name} for key {bank.key!r}, language {bank.language!r}")
+    technical = sum(q.stage == "technical" for q in bank.questions)
+    if bank.key != GENERAL_KEY and technical < MIN_TECHNICAL_QUESTIONS:
+        raise BankError(f"{path}: only {technical} technical questions; a field bank needs at least "
+                        f"{MIN_TECHNICAL_QUESTIONS}")
+    return bank
+
+
+def _check_across_banks(loaded: list[tuple[Path, QuestionBank]]) -> None:
+    """Ids unique everywhere, question text unique per language, each alias owned by one field."""
+    id_paths: dict[str, Path] = {}
+    texts: dict[tuple[str, str], tuple[Path, str]] = {}
+    alias_keys: dict[str, tuple[str, Path]] = {}
+    for path, bank in loaded:
+        for q in bank.questions:
+            if q.id in id_paths:
+                raise BankError(f"{path}: duplicate question id {q.id!r} (also in {id_paths[q.id].name})")
+            id_paths[q.id] = path
+            text_key = (bank.language, _normalize_text(q.question))
+            if text_key in texts:
+                other_path, other_id = texts[text_key]
+                raise BankError(f"{path}: duplicate question text in {q.id!r} (same as {other_id!r} in "
+                                f"{other_path.name}): {q.question!r}")
+            texts[text_key] = (path, q.id)
+        for alias in bank.aliases:
+            owner, owner_path = alias_keys.setdefault(alias, (bank.key, path))
+            if owner != bank.key:
+                raise BankError(f"{path}: alias {alias!r} also belongs to {owner!r} in {owner_path.name}")
+
+
+def _describe_errors(exc: ValidationError, raw: dict, limit: int = 5) -> str:
+    """Pydantic errors as 'questions[3] (id x).level: message (got 'expert')', naming the question."""
+    described = []
+    for error in exc.errors()[:limit]:
+        loc = list(error["loc"])
+        where = ".".join(str(part) for part in loc) or "file"
+        if len(loc) >= 2 and loc[0] == "questions" and isinstance(loc[1], int):
+            where = f"questions[{loc[1]}]{_question_label(raw, loc[1])}"
+            where += "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[2:])
+        got = error.get("input")
+        suffix = f" (got {got!r})" if isinstance(got, str | int | float) and error["type"] != "missing" else ""
+        described.append(f"{where}: {error['msg']}{suffix}")
+    more = len(exc.errors()) - limit
+    return "; ".join(described) + (f"; and {more} more" if more > 0 else "")
+
+
+def _question_label(raw: dict, index: int) -> str:
+    try:
+        return f" (id {raw['questions'][index]['id']})"
+    except (KeyError, IndexError, TypeError):
+        return ""
+
+
+def _alias_table(banks: Iterable[QuestionBank]) -> list[tuple[re.Pattern[str], str]]:
+    """(pattern, key) pairs, most specific alias first so "AI产品经理" is product, not ai.
+
+    General is left out: "通用"/"其他" as the field must not hide a specific target position.
+    """
+    order = list(FIELD_NAMES)
+    aliases: dict[str, str] = {}
+    for bank in sorted((b for b in banks if b.key in FIELD_NAMES), key=lambda b: order.index(b.key)):
+        for alias in (bank.key, _normalize_text(FIELD_NAMES[bank.key]), *bank.aliases):
+            aliases.setdefault(alias, bank.key)
+    ranked = sorted(aliases.items(), key=lambda item: (-_specificity(item[0]), order.index(item[1])))
+    return [(_alias_pattern(alias), key) for alias, key in ranked]
+
+
+def _specificity(alias: str) -> int:
+    # A Chinese character says about as much as a short English word's two letters.
+    return sum(2 if not char.isascii() else 1 for char in alias)
+
+
+def _alias_pattern(alias: str) -> re.Pattern[str]:
+    # Latin aliases must stand as words: "ai" must not match "email", "java" must not match "javascript".
+    start = r"(?<![a-z0-9])" if alias[0].isascii() and alias[0].isalnum() else ""
+    end = r"(?![a-z0-9])" if alias[-1].isascii() and alias[-1].isalnum() else ""
+    return re.compile(start + re.escape(alias) + end)
+
+
+def _normalize_text(text: str) -> str:
+    """Full-width to half-width, lower case, single spaces: the form aliases and duplicate checks compare."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _normalize_language(language: str) -> str:
+    """ "en-US" → "en", "zh"/"zh-Hans" → "zh-CN"; anything else → the default language."""
+    if language in LANGUAGES:
+        return language
+    lowered = (language or "").lower()
+    return next((lang for lang in LANGUAGES if lowered.startswith(lang[:2])), DEFAULT_LANGUAGE)
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """A safe YAML loader that refuses duplicate keys (PyYAML would silently keep the last one)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue  # unhashable keys are refused by the base constructor
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
