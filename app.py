@@ -1,0 +1,86 @@
+"""Entry point: page setup, language, login gate, navigation, sidebar session list and session restore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core import sessions
+from core.config import get_settings
+from core.db import session_scope
+from core.i18n import t
+from pages import _common as c
+from pages._login import build_authenticator, handle_logout, render_login_page, signed_in_user, sync_login_cookie
+from pages._sidebar import delete_dialog_if_requested, render_sidebar
+
+HERE = Path(__file__).resolve().parent
+# URL paths differ from the pages/ file names on purpose: Streamlit still routes by those names (its legacy pages/
+# directory mode) until the first run of this script, and under AppTest on every run.
+
+settings = get_settings()
+lang = c.init_language()
+st.set_page_config(page_title=t("app.title", lang), page_icon="✨", layout="centered",
+                   initial_sidebar_state="expanded")
+st.html(c.APP_CSS)
+
+# The cookie components render in this slot, so their coming and going never shifts (and remounts) the page.
+with st.container():
+    authenticator, auth_config = build_authenticator(settings)
+    handle_logout(authenticator)
+    user = signed_in_user(authenticator, auth_config)
+    sync_login_cookie(authenticator)
+
+if user is None:
+    def login_page() -> None:
+        render_login_page(authenticator, settings)
+
+    st.navigation([st.Page(login_page, title=c.tr("login.page_title"), icon=":material/login:", url_path="signin",
+                           default=True)], position="hidden").run()
+    st.stop()
+
+pages = {
+    "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", url_path="interview",
+                    default=True),
+    "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:", url_path="new-interview"),
+    "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:",
+                      url_path="interview-report"),
+}
+if user.has_any_role(*c.ANALYTICS_ROLES) and (HERE / c.PAGE_ANALYTICS).is_file():
+    pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:",
+                                 url_path="insights")
+current_page = st.navigation(list(pages.values()))
+
+# Restore order (the seed's initializeApp): clicked card or ?session= if it is the user's, last open, newest.
+switch_to = st.session_state.pop(c.SWITCH_TO, None)
+st.session_state.pop(c.APP_RERUN, None)
+with session_scope(c.engine()) as db:
+    choice = sessions.choose_session_to_open(
+        db=db, owner=user.username, requested_id=switch_to or st.query_params.get("session")
+    )
+    if choice.session_id and choice.session_id != c.open_session_id():
+        sessions.open_session(db=db, owner=user.username, session_id=choice.session_id)
+    summaries = sessions.list_session_summaries(db=db, owner=user.username)
+
+# The notice outlives the cookie manager's follow-up rerun: it stays until another session is opened.
+if choice.url_rejected:
+    st.session_state[c.REJECTED_LINK] = choice.session_id
+elif st.session_state.get(c.REJECTED_LINK, choice.session_id) != choice.session_id or switch_to:
+    st.session_state.pop(c.REJECTED_LINK, None)
+st.session_state[c.OPEN_SESSION] = choice.session_id
+if choice.session_id:
+    if st.query_params.get("session") != choice.session_id:
+        st.query_params["session"] = choice.session_id
+else:
+    st.query_params.pop("session", None)
+if st.query_params.get("lang") != lang:
+    st.query_params["lang"] = lang
+if switch_to and choice.session_id == switch_to and current_page.url_path != pages["chat"].url_path:
+    c.go_to(c.PAGE_CHAT, switch_to)
+
+render_sidebar(summaries=summaries, open_id=choice.session_id)
+delete_dialog_if_requested()
+c.show_flash()
+if c.REJECTED_LINK in st.session_state:
+    st.warning(c.tr("app.session_rejected"), icon=":material/link_off:")
+current_page.run()

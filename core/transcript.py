@@ -1,0 +1,110 @@
+"""Downloadable transcript + report: Markdown for people, JSON for tools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.i18n import t
+from core.models import Report
+from core.sessions import SessionHistory
+
+DIMENSIONS = ("knowledge", "communication", "logic", "project", "fit")
+FORMAT_VERSION = 1
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in str(text).splitlines() or [""])
+
+
+def transcript_markdown(history: SessionHistory, report: Report | None, lang: str = "zh-CN") -> str:
+    """The interview as a Markdown document: details, the conversation, then the report if there is one."""
+    s = history.session
+    lines = [
+        f"# {t('transcript.heading', lang)} · {s.display_title}",
+        "",
+        f"- {t('new.name', lang)}: {s.candidate_name or '—'}",
+        f"- {t('new.position', lang)}: {s.target_position}",
+        f"- {t('new.field', lang)}: {s.field}",
+        f"- {t('new.level', lang)}: {t('level.' + s.level, lang)}",
+        f"- {t('transcript.started', lang)}: {_iso(s.created_at)}",
+        f"- {t('transcript.stage', lang)}: {t('stage.' + s.interview_stage, lang)}",
+        "",
+        f"## {t('transcript.conversation', lang)}",
+        "",
+    ]
+    for message in history.messages:
+        who = t("transcript.interviewer" if message.role == "assistant" else "transcript.candidate", lang)
+        marker = f" _({t('chat.interrupted', lang)})_" if message.status == "incomplete" else ""
+        lines += [f"**{who}**{marker} · {_iso(message.created_at)}", "", _quote(message.content), ""]
+    if report is not None:
+        lines += _report_markdown(report, lang)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _report_markdown(report: Report, lang: str) -> list[str]:
+    lines = [f"## {t('report.title', lang)}", "", f"**{t('report.overall', lang)}: {report.overall}/100**", ""]
+    if report.summary:
+        lines += [report.summary, ""]
+    lines += [f"| {t('report.dimension', lang)} | {t('report.score', lang)} |", "|---|---|"]
+    lines += [f"| {t('dimension.' + key, lang)} | {report.dimensions.get(key, '—')} |" for key in DIMENSIONS]
+    lines.append("")
+    for title_key, items in (("report.strengths", report.strengths), ("report.improvements", report.improvements)):
+        if items:
+            lines += [f"### {t(title_key, lang)}", "", *[f"- {item}" for item in items], ""]
+    if report.per_question:
+        lines += [f"### {t('report.per_question', lang)}", ""]
+        for number, item in enumerate(report.per_question, 1):
+            lines += _question_markdown(number, item, lang)
+    return lines
+
+
+def _question_markdown(number: int, item: dict[str, Any], lang: str) -> list[str]:
+    lines = [
+        f"#### {number}. {item.get('question', '')}",
+        "",
+        f"- {t('report.stage', lang)}: {t('stage.' + str(item.get('stage', '')), lang)}",
+        f"- {t('report.score', lang)}: {item.get('score', '—')}/5",
+        "",
+    ]
+    if item.get("answer"):
+        lines += [f"**{t('report.your_answer', lang)}**", "", _quote(item["answer"]), ""]
+    if item.get("evidence"):
+        lines += [f"**{t('report.evidence', lang)}**", "", *[f"- “{quote}”" for quote in item["evidence"]], ""]
+    if item.get("missed"):
+        missed = item["missed"] if isinstance(item["missed"], list) else [item["missed"]]
+        lines += [f"**{t('report.missed', lang)}**", "", *[f"- {point}" for point in missed], ""]
+    for key, label in (("feedback", "report.feedback"), ("better_answer", "report.better_answer")):
+        if item.get(key):
+            lines += [f"**{t(label, lang)}**", "", str(item[key]), ""]
+    return lines
+
+
+def transcript_json(history: SessionHistory, report: Report | None) -> dict[str, Any]:
+    """The same content as plain JSON-ready data (ISO-8601 UTC times)."""
+    s = history.session
+    return {
+        "format_version": FORMAT_VERSION,
+        "session": {
+            "id": s.id, "title": s.display_title, "candidate_name": s.candidate_name,
+            "target_position": s.target_position, "field": s.field, "level": s.level, "language": s.language,
+            "job_description": s.job_description, "interview_stage": s.interview_stage,
+            "is_complete": s.is_complete, "ended_early": s.ended_early, "created_at": _iso(s.created_at),
+            "last_activity": _iso(s.last_activity), "message_count": s.message_count,
+        },
+        "messages": [
+            {"id": m.id, "role": m.role, "content": m.content, "created_at": _iso(m.created_at), "status": m.status,
+             "stage": m.stage, "kind": m.kind}
+            for m in history.messages
+        ],
+        "report": None if report is None else {
+            "overall": report.overall, "dimensions": dict(report.dimensions), "strengths": list(report.strengths),
+            "improvements": list(report.improvements), "per_question": list(report.per_question),
+            "summary": report.summary, "source": report.source, "created_at": _iso(report.created_at),
+            "updated_at": _iso(report.updated_at),
+        },
+    }

@@ -1,0 +1,144 @@
+"""Shared page helpers: engine, language, the signed-in user and the open session (a helper, not a page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from core import db as core_db
+from core.auth import AuthUser
+from core.config import Settings, get_settings
+from core.i18n import LANGUAGES, t
+
+# Session-state keys, all prefixed so they never clash with streamlit-authenticator's own keys.
+LANG = "zm_lang"
+USER = "zm_user"
+OPEN_SESSION = "zm_session_id"
+SWITCH_TO = "zm_switch_to"
+CONFIRM_DELETE = "zm_confirm_delete"
+CONFIRM_END = "zm_confirm_end"
+APP_RERUN = "zm_need_app_rerun"
+TURN_ERROR = "zm_turn_error"
+FLASH = "zm_flash"
+REJECTED_LINK = "zm_rejected_link"
+
+PAGE_CHAT = "pages/chat.py"
+PAGE_NEW = "pages/new_interview.py"
+PAGE_REPORT = "pages/report.py"
+PAGE_ANALYTICS = "pages/analytics.py"
+ANALYTICS_ROLES = ("staff", "analyst")
+
+
+# The cookie manager's invisible components (keys init/set/delete) would otherwise leave an empty grey bar.
+APP_CSS = """
+<style>
+.st-key-init, .st-key-set, .st-key-delete { position: absolute; height: 0; min-height: 0; overflow: hidden; margin: 0; }
+.st-key-zm_card_active { background: rgba(79, 70, 229, 0.08); border-color: #4f46e5 !important; }
+[class*="st-key-zm_open_"] button, [class*="st-key-zm_open_"] button > div { justify-content: flex-start; }
+[class*="st-key-zm_open_"] button p { text-align: left; }
+[class*="st-key-zm_card_"] { gap: 0.15rem; }
+</style>
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> Engine:
+    return core_db.get_engine(url)
+
+
+def engine() -> Engine:
+    """The shared, migrated engine for the configured database (one per URL per process)."""
+    return _engine_for(get_settings().DATABASE_URL)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def lang() -> str:
+    """The UI language of this browser session."""
+    value = st.session_state.get(LANG)
+    return value if value in LANGUAGES else get_settings().DEFAULT_LANGUAGE
+
+
+def tr(key: str, **values) -> str:
+    """`t` in the current UI language."""
+    return t(key, lang(), **values)
+
+
+def init_language() -> str:
+    """Session language: chosen in this session, else `?lang=`, else the configured default."""
+    if st.session_state.get(LANG) not in LANGUAGES:
+        requested = st.query_params.get("lang")
+        st.session_state[LANG] = requested if requested in LANGUAGES else get_settings().DEFAULT_LANGUAGE
+    return st.session_state[LANG]
+
+
+def _language_changed() -> None:
+    st.session_state[LANG] = st.session_state["zm_lang_widget"]
+
+
+def language_selector() -> None:
+    """The zh-CN / English switch (renders in the current container)."""
+    options = list(LANGUAGES)
+    st.selectbox(
+        tr("app.language"), options, index=options.index(lang()), format_func=LANGUAGES.get,
+        key="zm_lang_widget", on_change=_language_changed, label_visibility="collapsed",
+    )
+
+
+def current_user() -> AuthUser:
+    return st.session_state[USER]
+
+
+def open_session_id() -> str | None:
+    return st.session_state.get(OPEN_SESSION)
+
+
+def link_params(session_id: str | None = None) -> dict[str, str]:
+    """Query parameters every in-app link carries: the open session and the language."""
+    params = {"lang": lang()}
+    session_id = session_id or open_session_id()
+    if session_id:
+        params["session"] = session_id
+    return params
+
+
+def request_switch(session_id: str) -> None:
+    """Callback: open another session on the next full run (the app handles it before rendering)."""
+    st.session_state[SWITCH_TO] = session_id
+    st.session_state[APP_RERUN] = True
+
+
+def flash(key: str, icon: str | None = None) -> None:
+    """A toast for the next run (a toast shown right before st.rerun would be lost)."""
+    st.session_state[FLASH] = (key, icon)
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH, None)
+    if message:
+        st.toast(tr(message[0]), icon=message[1])
+
+
+def go_to(page: str, session_id: str | None = None) -> None:
+    st.switch_page(page, query_params=link_params(session_id))
+
+
+# Everything a page needs to know about the request, read once.
+@dataclass(frozen=True)
+class PageContext:
+    user: AuthUser
+    lang: str
+    session_id: str | None
+
+
+def page_context() -> PageContext:
+    """The signed-in user, language and open session; a page reached without the gate goes through app.py."""
+    user = st.session_state.get(USER)
+    if user is None:
+        # Only possible when Streamlit's legacy pages/ routing ran this file directly (before app.py's first run).
+        st.switch_page("app.py")
+    return PageContext(user=user, lang=lang(), session_id=open_session_id())

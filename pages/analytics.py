@@ -1,0 +1,169 @@
+"""Practice statistics for staff and analysts: filters, headline numbers, charts, the sessions table, exports."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from core import stats
+from core.config import get_settings
+from core.i18n import t
+from core.models import LEVELS, utcnow
+from pages._common import ANALYTICS_ROLES, USER, engine
+from pages._common import lang as current_lang
+
+FRAME_TTL_SECONDS = 60
+
+lang = current_lang()
+
+
+def current_roles() -> set[str]:
+    """The signed-in user's roles: the app's user object, else streamlit-authenticator's list."""
+    user = st.session_state.get(USER)
+    roles = getattr(user, "roles", None) or st.session_state.get("roles") or ()
+    return {str(role) for role in roles}
+
+
+# `url` is the cache key: the frame belongs to the configured database (engine() uses the same URL).
+@st.cache_data(ttl=FRAME_TTL_SECONDS, show_spinner=False)
+def load_frame(url: str, filters: stats.SessionFilters, include_names: bool) -> pd.DataFrame:
+    return stats.load_sessions(engine=engine(), filters=filters, include_names=include_names)
+
+
+@st.cache_data(ttl=FRAME_TTL_SECONDS, show_spinner=False)
+def load_fields(url: str) -> list[str]:
+    return stats.list_fields(engine=engine())
+
+
+def date_range_filter() -> tuple[date | None, date | None]:
+    today = utcnow().date()
+    chosen = st.date_input(t("analytics.filter_dates", lang), value=(today - timedelta(days=29), today),
+                           key="analytics_dates")
+    if isinstance(chosen, date):
+        return chosen, chosen
+    chosen = tuple(chosen or ())
+    if len(chosen) == 2:
+        return chosen[0], chosen[1]
+    # While a range is being picked only its first day is set.
+    return (chosen[0], chosen[0]) if chosen else (None, None)
+
+
+def filters_form(fields: list[str]) -> stats.SessionFilters:
+    date_col, field_col, level_col, done_col = st.columns([2, 2, 1, 1])
+    with date_col:
+        date_from, date_to = date_range_filter()
+    with field_col:
+        field = st.selectbox(t("analytics.filter_field", lang), [None, *fields], key="analytics_field",
+                             format_func=lambda f: t("analytics.all", lang) if f is None else f)
+    with level_col:
+        level = st.selectbox(t("analytics.filter_level", lang), [None, *LEVELS], key="analytics_level",
+                             format_func=lambda lv: t("analytics.all", lang) if lv is None else t(f"level.{lv}", lang))
+    with done_col:
+        completed = st.selectbox(t("analytics.filter_completed", lang), [None, True, False], key="analytics_completed",
+                                 format_func=_completed_label)
+    return stats.SessionFilters(date_from=date_from, date_to=date_to, field=field, level=level, completed=completed)
+
+
+def _completed_label(value: bool | None) -> str:
+    if value is None:
+        return t("analytics.all", lang)
+    return t("analytics.completed_yes" if value else "analytics.completed_no", lang)
+
+
+def show_headline(frame: pd.DataFrame) -> None:
+    numbers = stats.headline(frame)
+    rate = "—" if numbers.completion_rate is None else f"{numbers.completion_rate:.0%}"
+    score = "—" if numbers.mean_score is None else f"{numbers.mean_score:.1f}"
+    cells = st.columns(6)
+    cells[0].metric(t("analytics.metric_sessions", lang), f"{numbers.sessions:,}")
+    cells[1].metric(t("analytics.metric_candidates", lang), f"{numbers.candidates:,}")
+    cells[2].metric(t("analytics.metric_completion", lang), rate,
+                    help=t("analytics.completion_help", lang, n=numbers.ended_early))
+    cells[3].metric(t("analytics.metric_score", lang), score)
+    cells[4].metric(t("analytics.metric_tokens", lang), f"{numbers.tokens:,}")
+    cells[5].metric(t("analytics.metric_cost", lang), f"${numbers.cost_usd:,.2f}")
+
+
+def show_charts(frame: pd.DataFrame) -> None:
+    sessions_label, completed_label = t("analytics.metric_sessions", lang), t("analytics.completed_yes", lang)
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("analytics.chart_daily", lang))
+        daily = stats.daily_counts(frame).rename(columns={"sessions": sessions_label, "completed": completed_label})
+        st.line_chart(daily, x="date", y=[sessions_label, completed_label], x_label="", y_label="",
+                      color=["#2563eb", "#16a34a"])
+    with right:
+        st.subheader(t("analytics.chart_fields", lang))
+        fields = stats.field_summary(frame)
+        st.bar_chart(fields, x="field", y="sessions", x_label="", y_label=sessions_label, horizontal=True,
+                     sort="-sessions")
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("analytics.chart_funnel", lang))
+        funnel = stats.stage_funnel(frame).assign(stage=lambda f: [t(f"stage.{s}", lang) for s in f["stage"]])
+        st.bar_chart(funnel, x="stage", y="sessions", x_label="", y_label=sessions_label, horizontal=True,
+                     sort=False)
+    with right:
+        st.subheader(t("analytics.chart_scores", lang))
+        st.bar_chart(stats.score_distribution(frame), x="band", y="sessions", x_label=t("analytics.score", lang),
+                     y_label=sessions_label, sort=False)
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("analytics.chart_dimensions", lang))
+        dims = stats.dimension_means(frame).assign(
+            dimension=lambda f: [t(f"dimension.{d}", lang) for d in f["dimension"]]
+        )
+        st.bar_chart(dims, x="dimension", y="mean_score", x_label="", y_label=t("analytics.score", lang), sort=False)
+    with right:
+        st.subheader(t("analytics.table_fields", lang))
+        st.dataframe(fields, hide_index=True, column_config={
+            "field": t("analytics.filter_field", lang),
+            "sessions": sessions_label,
+            "completion_rate": st.column_config.NumberColumn(t("analytics.metric_completion", lang), format="percent"),
+            "mean_score": st.column_config.NumberColumn(t("analytics.metric_score", lang), format="%.1f"),
+            "mean_duration_minutes": st.column_config.NumberColumn(t("analytics.mean_duration", lang),
+                                                                   format="%.0f"),
+        })
+
+
+def show_exports(frame: pd.DataFrame) -> None:
+    st.caption(t("analytics.export_hint", lang))
+    cells = st.columns(len(stats.EXPORT_FORMATS))
+    for cell, fmt in zip(cells, stats.EXPORT_FORMATS, strict=True):
+        # A callable is only run when the button is clicked, so unused formats cost nothing.
+        cell.download_button(
+            t("analytics.download", lang, fmt=fmt.upper()), data=lambda fmt=fmt: stats.export_frame(frame, fmt).content,
+            file_name=stats.export_filename(fmt), mime=stats.MEDIA_TYPES[fmt], key=f"analytics_export_{fmt}",
+            icon=":material/download:", on_click="ignore",
+        )
+
+
+roles = current_roles()
+if not roles & set(ANALYTICS_ROLES):
+    st.error(t("analytics.forbidden", lang))
+    st.stop()
+
+st.set_page_config(layout="wide")  # six headline numbers and paired charts need the room
+settings = get_settings()
+# Analysts never see names; staff only when the deployment allows it.
+include_names = "staff" in roles and settings.STATS_INCLUDE_NAMES
+
+st.title(t("analytics.title", lang))
+st.caption(t("analytics.subtitle", lang))
+filters = filters_form(load_fields(settings.DATABASE_URL))
+with st.spinner(t("analytics.loading", lang)):
+    frame = load_frame(settings.DATABASE_URL, filters, include_names)
+show_headline(frame)
+if frame.empty:
+    st.info(t("analytics.empty", lang))
+else:
+    show_charts(frame)
+st.subheader(t("analytics.table_sessions", lang))
+st.dataframe(frame, hide_index=True, column_config={
+    "created_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "last_activity": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "cost_usd": st.column_config.NumberColumn(format="$%.4f"),
+})
+show_exports(frame)

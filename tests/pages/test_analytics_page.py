@@ -1,0 +1,121 @@
+"""pages/analytics.py under AppTest: role gating, headline numbers, charts, table, exports and name privacy."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.auth import AuthUser
+from core.config import reset_settings
+from core.db import get_engine, session_scope
+from core.models import Report
+from tests.factories import add_exchange, make_session
+
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "analytics.py")
+USER_KEY = "zm_user"
+
+
+@pytest.fixture
+def seeded(app_env):
+    """Three sessions by two candidates, one completed with a report."""
+    with session_scope(get_engine()) as db:
+        done = make_session(db, owner="alice", candidate_name="王小红", field="数据分析")
+        add_exchange(db, done, 6)
+        done.interview_stage, done.is_complete, done.prompt_tokens, done.completion_tokens = "completed", True, 900, 100
+        db.add(done)
+        db.add(Report(session_id=done.id, overall=84,
+                      dimensions={"knowledge": 80, "communication": 85, "logic": 82, "project": 78, "fit": 90}))
+        make_session(db, owner="alice", candidate_name="王小红")
+        make_session(db, owner="bob", candidate_name="李雷", field="后端开发")
+        db.commit()
+    return app_env
+
+
+def run_page(*, roles=None, user_roles=None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    if roles is not None:
+        at.session_state["roles"] = roles
+    if user_roles is not None:
+        at.session_state[USER_KEY] = AuthUser(username="someone", name="某人", roles=tuple(user_roles))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.mark.parametrize("roles", [None, ["candidate"], []])
+def test_anyone_but_staff_and_analysts_is_refused(seeded, roles):
+    at = run_page(roles=roles)
+
+    assert len(at.error) == 1 and "仅对" in at.error[0].value
+    assert not at.metric and not at.dataframe
+    assert not at.get("download_button")
+
+
+def test_candidate_user_object_is_refused_even_with_a_stale_roles_list(seeded):
+    at = run_page(user_roles=["candidate"])
+
+    assert len(at.error) == 1 and not at.metric
+
+
+@pytest.mark.parametrize("role", ["staff", "analyst"])
+def test_staff_and_analysts_see_headline_numbers_charts_table_and_exports(seeded, role):
+    at = run_page(roles=[role])
+
+    assert not at.error
+    numbers = metrics(at)
+    assert numbers["面试场次"] == "3" and numbers["候选人数"] == "2"
+    assert numbers["完成率"] == "33%" and numbers["平均得分"] == "84.0" and numbers["Token 用量"] == "1,000"
+    assert len(at.get("vega_lite_chart")) == 5
+    sessions_table = at.dataframe[-1].value
+    assert len(sessions_table) == 3 and "candidate" in sessions_table.columns
+    assert len(at.get("download_button")) == 3
+
+
+def test_the_app_user_object_grants_access(seeded):
+    at = run_page(user_roles=["analyst"])
+
+    assert metrics(at)["面试场次"] == "3"
+
+
+@pytest.mark.parametrize("include_names", ["true", "false"])
+def test_analysts_never_see_names(seeded, monkeypatch, include_names):
+    monkeypatch.setenv("STATS_INCLUDE_NAMES", include_names)
+    reset_settings()
+
+    table = run_page(roles=["analyst"]).dataframe[-1].value
+
+    assert "candidate_name" not in table.columns and "username" not in table.columns
+    assert not {"alice", "bob"} & set(table.astype(str).to_numpy().ravel())
+
+
+def test_staff_see_names_only_when_the_setting_allows(seeded, monkeypatch):
+    assert "username" not in run_page(roles=["staff"]).dataframe[-1].value.columns
+
+    monkeypatch.setenv("STATS_INCLUDE_NAMES", "true")
+    reset_settings()
+    table = run_page(roles=["staff"]).dataframe[-1].value
+
+    assert set(table["username"]) == {"alice", "bob"} and "王小红" in set(table["candidate_name"])
+
+
+def test_filters_narrow_the_numbers(seeded):
+    at = run_page(roles=["analyst"])
+
+    at.selectbox(key="analytics_field").set_value("数据分析").run()
+    assert not at.exception
+    assert metrics(at)["面试场次"] == "1"
+
+    at.selectbox(key="analytics_field").set_value(None).run()
+    at.selectbox(key="analytics_completed").set_value(False).run()
+    assert metrics(at)["面试场次"] == "2" and metrics(at)["完成率"] == "0%"
+
+
+def test_empty_database_shows_zeroes_and_a_hint(app_env):
+    at = run_page(roles=["staff"])
+
+    assert metrics(at)["面试场次"] == "0" and metrics(at)["平均得分"] == "—"
+    assert at.info and len(at.get("download_button")) == 3
