@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from core.config import get_settings
 
+SQLITE_BUSY_TIMEOUT_S = 30
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
@@ -31,7 +32,8 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # Long enough for a writer starved by hundreds of busy threads on one core to finish its short transaction.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
     cursor.close()
 
 
@@ -40,7 +42,7 @@ def _build_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _tune_sqlite)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)

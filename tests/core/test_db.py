@@ -41,7 +41,7 @@ def test_sqlite_is_tuned_for_concurrent_use(sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
 
 
 def test_default_database_is_a_file_under_data(monkeypatch, tmp_path):
@@ -53,3 +53,33 @@ def test_default_database_is_a_file_under_data(monkeypatch, tmp_path):
     dbmod.get_engine(url)
     assert (tmp_path / "nested" / "dir" / "x.db").exists()
     dbmod.dispose_engines()
+
+
+def test_concurrent_interviews_on_one_sqlite_file_never_hit_database_is_locked(sqlite_engine):
+    """Many writers at once: a read-then-write transaction must wait for the lock, not fail."""
+    import threading
+    import uuid
+
+    from core.interviewer import turns
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(24)
+
+    def interview(i: int) -> None:
+        try:
+            start.wait()
+            r = turns.start_interview(owner=f"user{i % 4}", info={"target_position": f"后端工程师{i}"},
+                                      engine=sqlite_engine)
+            answers = ("我负责订单系统，用 Redis 缓存和 Kafka 削峰，接口延迟从 800ms 降到 200ms。", "不知道", "好的")
+            for answer in answers:
+                list(turns.run_turn(owner=f"user{i % 4}", session_id=r.session.id, content=answer,
+                                    client_message_id=str(uuid.uuid4()), engine=sqlite_engine))
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=interview, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
