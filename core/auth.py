@@ -125,12 +125,17 @@ def _read_yaml(path: str, _mtime: int, _size: int) -> dict:
 
 
 def save_credentials(credentials: dict, settings: Settings | None = None) -> None:
-    """Persist credentials (e.g. after self-registration) atomically, keeping the rest of the file."""
+    """Merge `credentials` into the accounts file atomically (e.g. after self-registration).
+
+    Accounts already in the file but missing from `credentials` are kept, so two people registering at
+    the same moment from copies read earlier do not overwrite each other.
+    """
     settings = settings or get_settings()
     path = Path(settings.AUTH_CONFIG)
     with _file_lock:
         config = dict(load_auth_config(path)) if path.exists() else {}
-        users = {
+        users = dict((config.get("credentials") or {}).get("usernames") or {})
+        users |= {
             name: {k: v for k, v in user.items() if k != "logged_in"}
             for name, user in (credentials.get("usernames") or {}).items()
         }

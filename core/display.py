@@ -22,7 +22,7 @@ FIELD_ICONS: dict[str, tuple[str, str]] = {
 
 # Badge colours as in the seed: yellow / blue / green (hex for HTML, Streamlit colour names for st.badge).
 STATUS_COLOURS = {
-    "started": ("#854d0e", "#fef9c3", "orange"),
+    "started": ("#854d0e", "#fef9c3", "yellow"),
     "in_progress": ("#1e40af", "#dbeafe", "blue"),
     "completed": ("#166534", "#dcfce7", "green"),
 }

@@ -85,3 +85,15 @@ def test_registration_persists_without_runtime_flags(app_env):
     assert reloaded["credentials"]["usernames"]["newbie"]["roles"] == ["candidate"]
     assert "logged_in" not in reloaded["credentials"]["usernames"]["newbie"]
     assert auth.authenticate("newbie", "pw-123456").roles == ("candidate",)
+
+
+def test_concurrent_registrations_from_stale_copies_keep_both_accounts(app_env):
+    stale = {"usernames": dict(auth.ensure_auth_config()["credentials"]["usernames"])}
+    first = {"usernames": stale["usernames"] | {"amy": {"email": "a@x.cn", "password": auth.hash_password("pw-aaaa11"),
+                                                       "roles": ["candidate"]}}}
+    second = {"usernames": stale["usernames"] | {"ben": {"email": "b@x.cn", "password": auth.hash_password("pw-bbbb22"),
+                                                        "roles": ["candidate"]}}}
+    auth.save_credentials(first)
+    auth.save_credentials(second)
+    users = auth.load_auth_config(app_env / "auth.yaml")["credentials"]["usernames"]
+    assert {"amy", "ben", "candidate", "staff", "analyst"} <= set(users)

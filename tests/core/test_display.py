@@ -24,7 +24,7 @@ def test_real_state_refines_the_count_rule():
 
 
 def test_badge_colours_follow_the_seed():
-    assert session_status(message_count=0).streamlit_colour == "orange"  # yellow badge
+    assert session_status(message_count=0).streamlit_colour == "yellow"
     assert session_status(message_count=5).background == "#dbeafe"  # bg-blue-100
     assert session_status(message_count=12).background == "#dcfce7"  # bg-green-100
 
