@@ -258,6 +258,9 @@ def strengths_and_improvements(dimensions: dict[str, int], entries: list[dict], 
         if dimensions[best] >= 35:
             name = DIMENSION_NAMES[inp.language if i == 0 else "en"][best]
             strengths = [f"{name}是相对较好的一项" if i == 0 else f"{name.capitalize()} was your relatively best area"]
+        elif inp.ended_early:
+            strengths = [f"迈出了第一步：练习了 {len(entries)} 道题" if i == 0
+                         else f"You made a start: {len(entries)} question(s) practised"]
         else:
             strengths = ["坚持完成了整场面试流程" if i == 0 else "You went through the whole interview"]
     improvements = [_IMPROVEMENTS[k][i] for k in reversed(ranked) if dimensions[k] < 70][:3]

@@ -201,3 +201,12 @@ def test_full_offline_interview_on_both_databases(engine, offline_settings):
     last = f"strong-{result.turns - 1}"
     events = _run(engine, offline_settings, result.session_id, "没有了，谢谢您今天的时间。", cmid=last, owner="alice")
     assert events[-1].replayed and events[-1].is_complete
+
+
+def test_a_report_never_claims_a_whole_interview_that_was_ended_early(sqlite_engine, offline_settings):
+    start = turns.start_interview(owner="alice", info=INFO, engine=sqlite_engine, settings=offline_settings)
+    _run(sqlite_engine, offline_settings, start.session.id, "不知道")
+    turns.end_interview(owner="alice", session_id=start.session.id, engine=sqlite_engine, settings=offline_settings)
+    report = turns.get_report(owner="alice", session_id=start.session.id, engine=sqlite_engine)
+    assert not any("整场" in s or "whole interview" in s for s in report.strengths)
+    assert "提前结束" in report.summary
