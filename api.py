@@ -43,9 +43,9 @@ from core.auth import (
 )
 from core.config import get_settings
 from core.db import get_engine, session_scope
-from core.display import field_remix_icon, session_status
+from core.display import field_remix_icon
 from core.interviewer import turns
-from core.models import LANGUAGES, LEVELS, MAX_MESSAGE_CHARS
+from core.models import LANGUAGES, LEVELS, MAX_MESSAGE_CHARS, SessionSummary
 from core.ratelimit import hit_turn_limit, parse_rate
 
 log = logging.getLogger("zhimian.api")
@@ -142,20 +142,11 @@ class StartResponse(BaseModel):
     title: str
 
 
-class SessionItem(BaseModel):
-    session_id: str
-    title: str
-    target_position: str
-    field: str
-    level: str
-    language: str
+class SessionItem(SessionSummary):
+    """A list row as core summarises it, plus the seed's Remix icon name."""
+
     created_at: UTCDateTime
     last_activity: UTCDateTime
-    message_count: int
-    status: str
-    interview_stage: str
-    is_complete: bool
-    duration_minutes: int
     icon: str
 
 
@@ -163,20 +154,7 @@ class SessionListResponse(BaseModel):
     sessions: list[SessionItem]
 
 
-class HistoryResponse(BaseModel):
-    session_id: str
-    title: str
-    target_position: str
-    field: str
-    level: str
-    language: str
-    created_at: UTCDateTime
-    last_activity: UTCDateTime
-    interview_stage: str
-    is_complete: bool
-    message_count: int
-    status: str
-    icon: str
+class HistoryResponse(SessionItem):
     messages: list[MessageOut]
 
 
@@ -749,15 +727,8 @@ def _session_item(summary: Any) -> dict:
 
 
 def _history_body(found: sessions.SessionHistory) -> dict:
-    s = found.session
-    status = session_status(message_count=s.message_count, is_complete=s.is_complete, stage=s.interview_stage)
-    return {
-        "session_id": s.id, "title": s.display_title, "target_position": s.target_position, "field": s.field,
-        "level": s.level, "language": s.language, "created_at": s.created_at, "last_activity": s.last_activity,
-        "interview_stage": s.interview_stage, "is_complete": s.is_complete, "message_count": s.message_count,
-        "status": status.key, "icon": remix_icon(s.field, s.target_position),
-        "messages": [m.model_dump() for m in found.messages],
-    }
+    summary = sessions.summarize_session(found.session)
+    return _session_item(summary) | {"messages": [m.model_dump() for m in found.messages]}
 
 
 EXPORT_CONTENT = {

@@ -121,6 +121,11 @@ def _summary(row) -> SessionSummary:
     )
 
 
+def summarize_session(session: InterviewSession) -> SessionSummary:
+    """The list row for a session already loaded (same fields and status rule as the list query)."""
+    return _summary(tuple(getattr(session, column.key) for column in _SUMMARY_COLUMNS))
+
+
 def get_session(*, db: Session, owner: str, session_id: str) -> InterviewSession:
     """The session if `owner` owns it; SessionNotFound otherwise."""
     session = db.get(InterviewSession, session_id) if session_id else None

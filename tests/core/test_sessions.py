@@ -147,3 +147,11 @@ def test_restore_order(db):
     sessions.delete_session(db=db, owner="alice", session_id=second.id)
     choice = sessions.choose_session_to_open(db=db, owner="alice", requested_id=None)
     assert (choice.session_id, choice.source) == (first.id, "newest")
+
+
+def test_summary_of_a_loaded_session_matches_the_list_row(db):
+    s = make_session(db)
+    add_exchange(db, s, n=2)
+    [listed] = sessions.list_session_summaries(db=db, owner="alice")
+    loaded = sessions.get_session(db=db, owner="alice", session_id=s.id)
+    assert sessions.summarize_session(loaded) == listed
