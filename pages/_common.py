@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from core import db as core_db
+from core import sessions
 from core.auth import AuthUser
 from core.config import Settings, get_settings
 from core.i18n import LANGUAGES, t
+from core.sessions import SessionHistory
+
+T = TypeVar("T")
 
 # Session-state keys, all prefixed so they never clash with streamlit-authenticator's own keys.
 LANG = "zm_lang"
@@ -142,3 +148,15 @@ def page_context() -> PageContext:
         # Only possible when Streamlit's legacy pages/ routing ran this file directly (before app.py's first run).
         st.switch_page("app.py")
     return PageContext(user=user, lang=lang(), session_id=open_session_id())
+
+
+def load_open_session(ctx: PageContext, also: Callable[[], T]) -> tuple[SessionHistory, T]:
+    """The open session's history and `also()` under the loading spinner; a clear error and stop if it is gone."""
+    try:
+        with st.spinner(tr("chat.loading_history")):
+            with core_db.session_scope(engine()) as db:
+                history = sessions.get_history(db=db, owner=ctx.user.username, session_id=ctx.session_id)
+            return history, also()
+    except sessions.SessionNotFound:
+        st.error(tr("error.session_not_found"), icon=":material/link_off:")
+        st.stop()

@@ -7,7 +7,6 @@ import uuid
 import streamlit as st
 
 from core import sessions
-from core.db import session_scope
 from core.display import field_icon
 from core.interviewer import turns
 from core.models import MAX_MESSAGE_CHARS, MessagePublic
@@ -127,14 +126,9 @@ if not ctx.session_id:
     render_new_interview_form()
     st.stop()
 
-try:
-    with st.spinner(c.tr("chat.loading_history")):
-        with session_scope(c.engine()) as db:
-            history = sessions.get_history(db=db, owner=ctx.user.username, session_id=ctx.session_id)
-        pending = turns.pending_answer(owner=ctx.user.username, session_id=ctx.session_id, engine=c.engine())
-except sessions.SessionNotFound:
-    st.error(c.tr("error.session_not_found"), icon=":material/link_off:")
-    st.stop()
+history, pending = c.load_open_session(
+    ctx, lambda: turns.pending_answer(owner=ctx.user.username, session_id=ctx.session_id, engine=c.engine())
+)
 
 session = history.session
 error = st.session_state.get(c.TURN_ERROR)

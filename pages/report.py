@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from core import sessions
-from core.db import session_scope
 from core.interviewer import turns
 from core.models import Report
 from core.transcript import DIMENSIONS, transcript_json, transcript_markdown
@@ -107,14 +106,9 @@ if not ctx.session_id:
     st.page_link(c.PAGE_NEW, label=c.tr("nav.new"), icon=":material/add_circle:", query_params=c.link_params())
     st.stop()
 
-try:
-    with st.spinner(c.tr("chat.loading_history")):
-        with session_scope(c.engine()) as db:
-            history = sessions.get_history(db=db, owner=ctx.user.username, session_id=ctx.session_id)
-        report = turns.get_report(owner=ctx.user.username, session_id=ctx.session_id, engine=c.engine())
-except sessions.SessionNotFound:
-    st.error(c.tr("error.session_not_found"), icon=":material/link_off:")
-    st.stop()
+history, report = c.load_open_session(
+    ctx, lambda: turns.get_report(owner=ctx.user.username, session_id=ctx.session_id, engine=c.engine())
+)
 
 st.caption(f"{escape_markdown(history.session.display_title)} · {c.tr('level.' + history.session.level)}")
 
