@@ -86,9 +86,11 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "login.password_rules": {
         "zh-CN": "密码需为 8–20 位，并包含大写字母、小写字母、数字和特殊字符（如 !@#$%）。",
-        "en": "8–20 characters with an upper-case letter, a lower-case letter, a digit and a symbol (e.g. !@#$%).",
+        "en": "8–20 characters with an upper-case letter, a lower-case letter, a digit and a symbol "
+              "(e.g. !@#$%).",
     },
-    "login.err_first_name": {"zh-CN": "请填写名（最多 60 个字符）。", "en": "Enter a first name (up to 60 characters)."},
+    "login.err_first_name": {"zh-CN": "请填写名（最多 60 个字符）。",
+                             "en": "Enter a first name (up to 60 characters)."},
     "login.err_last_name": {"zh-CN": "请填写姓（最多 60 个字符）。", "en": "Enter a last name (up to 60 characters)."},
     "login.err_email": {"zh-CN": "邮箱格式不正确。", "en": "That email address is not valid."},
     "login.err_username": {
@@ -166,7 +168,8 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     "chat.err_llm": {"zh-CN": "AI 面试官暂时无法回复。", "en": "The AI interviewer could not reply."},
     "chat.err_code": {"zh-CN": "错误类型：{code}", "en": "Error type: {code}"},
     "chat.err_busy": {
-        "zh-CN": "上一条回答仍在处理中，请稍候再试。", "en": "Your previous answer is still being processed; try again shortly.",
+        "zh-CN": "上一条回答仍在处理中，请稍候再试。",
+        "en": "Your previous answer is still being processed; try again shortly.",
     },
     "chat.err_completed": {"zh-CN": "本场面试已结束，无法继续作答。", "en": "This interview has ended."},
     "chat.err_invalid": {"zh-CN": "无法发送：", "en": "Could not send:"},
@@ -208,7 +211,8 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     "report.generate": {"zh-CN": "生成报告", "en": "Generate the report"},
     "report.generating": {"zh-CN": "正在生成报告…", "en": "Writing the report…"},
     "report.not_complete": {
-        "zh-CN": "面试尚未结束，完成面试后即可查看报告。", "en": "The interview is not finished yet; the report comes after.",
+        "zh-CN": "面试尚未结束，完成面试后即可查看报告。",
+        "en": "The interview is not finished yet; the report comes after.",
     },
     "report.missing": {"zh-CN": "报告尚未生成。", "en": "The report has not been written yet."},
     "report.back_to_chat": {"zh-CN": "返回面试", "en": "Back to the interview"},
@@ -226,7 +230,8 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     # --- analytics page (keys "analytics.*") ---
     "analytics.title": {"zh-CN": "练习数据分析", "en": "Practice analytics"},
     "analytics.subtitle": {
-        "zh-CN": "候选人以匿名编号显示；时间为 UTC。", "en": "Candidates appear under pseudonyms; times are UTC.",
+        "zh-CN": "候选人以匿名编号显示；日期与时间按 {tz} 时区计。",
+        "en": "Candidates appear under pseudonyms; dates and times are in the {tz} time zone.",
     },
     "analytics.forbidden": {
         "zh-CN": "此页面仅对就业指导老师和数据分析员开放。", "en": "This page is only for staff and analysts.",
@@ -260,8 +265,10 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     "analytics.mean_duration": {"zh-CN": "平均时长（分钟）", "en": "Mean duration (min)"},
     "analytics.score": {"zh-CN": "得分", "en": "Score"},
     "analytics.export_hint": {
-        "zh-CN": "导出当前筛选结果（CSV 可直接用 Excel 打开）。",
-        "en": "Export the filtered interviews (the CSV opens in Excel as is).",
+        "zh-CN": "导出当前筛选结果（CSV 可直接用 Excel 打开）。"
+                 "时间戳为 UTC；created_date_local 为 {tz} 日期，与图表一致。",
+        "en": "Export the filtered interviews (the CSV opens in Excel as is). Timestamps are UTC; "
+              "created_date_local is the {tz} date the charts use.",
     },
     "analytics.download": {"zh-CN": "下载 {fmt}", "en": "Download {fmt}"},
     "analytics.cli_written": {"zh-CN": "已导出 {n} 场面试到 {path}", "en": "Exported {n} interviews to {path}"},

@@ -1,7 +1,8 @@
 """Practice statistics for career centres: a sessions frame read in one query, aggregates and exports.
 
 Candidates appear under a stable pseudonym (an HMAC of their username); names and usernames are added only
-when a caller asks for them. Dates and times are naive UTC, as stored.
+when a caller asks for them. Timestamps are naive UTC, as stored; calendar days (date filters, daily counts,
+created_date_local) are taken in the viewer's time zone, Asia/Shanghai unless told otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from openpyxl import Workbook
@@ -36,6 +38,7 @@ MEDIA_TYPES = {
     "json": "application/json",
 }
 SCORE_BINS = tuple(range(0, 101, 10))
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # our users are Chinese career centres
 
 # Column -> dtype of the sessions frame, in export order (the two name columns only with include_names).
 SESSION_COLUMNS: dict[str, str] = {
@@ -48,6 +51,7 @@ SESSION_COLUMNS: dict[str, str] = {
     "level": "str",
     "language": "str",
     "created_at": "datetime64[us]",
+    "created_date_local": "object",  # datetime.date: created_at's calendar day in the frame's time zone
     "last_activity": "datetime64[us]",
     "duration_minutes": "int64",
     "message_count": "int64",
@@ -66,7 +70,7 @@ SESSION_COLUMNS: dict[str, str] = {
 NAME_COLUMNS = ("candidate_name", "username")
 
 
-# Which sessions a frame or export covers; dates are inclusive and apply to created_at.
+# Which sessions a frame or export covers; dates are inclusive, local calendar days of created_at.
 @dataclass(frozen=True)
 class SessionFilters:
     date_from: date | None = None
@@ -106,6 +110,14 @@ def _secret_key() -> str:
     return get_settings().SECRET_KEY
 
 
+def time_zone(tz: str | None = None) -> ZoneInfo:
+    """The IANA zone named `tz`; DEFAULT_TIMEZONE when it is missing or not a known zone."""
+    try:
+        return ZoneInfo(tz or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
 # --- the sessions frame: one query ----------------------------------------------------------------------
 
 _QUERY_COLUMNS = (
@@ -133,18 +145,21 @@ def _early_end_reach():
     return case((InterviewSession.ended_early.is_(True), furthest)).label("furthest")
 
 
-def sessions_query(filters: SessionFilters | None = None):
-    """The one SELECT behind the sessions frame: sessions left-joined to their report, filtered in SQL."""
-    filters = filters or SessionFilters()
+def sessions_query(filters: SessionFilters | None = None, tz: str | None = None):
+    """The one SELECT behind the sessions frame: sessions left-joined to their report, filtered in SQL.
+
+    The date filters are local calendar days in `tz`, turned into UTC bounds (the same SQL on both databases).
+    """
+    filters, zone = filters or SessionFilters(), time_zone(tz)
     stmt = (
         select(*_QUERY_COLUMNS, _early_end_reach())
         .select_from(InterviewSession)
         .outerjoin(Report, Report.session_id == InterviewSession.id)
     )
     if filters.date_from is not None:
-        stmt = stmt.where(InterviewSession.created_at >= _start_of_day(filters.date_from))
+        stmt = stmt.where(InterviewSession.created_at >= _start_of_day(filters.date_from, zone))
     if filters.date_to is not None:
-        stmt = stmt.where(InterviewSession.created_at < _start_of_day(filters.date_to + timedelta(days=1)))
+        stmt = stmt.where(InterviewSession.created_at < _start_of_day(filters.date_to + timedelta(days=1), zone))
     if filters.field:
         stmt = stmt.where(InterviewSession.field == filters.field)
     if filters.level:
@@ -154,9 +169,10 @@ def sessions_query(filters: SessionFilters | None = None):
     return stmt.order_by(InterviewSession.created_at, InterviewSession.id)
 
 
-def _start_of_day(day: date) -> datetime:
-    # Aware UTC: the datetime columns' type (sqlmodel's UTCDateTime) refuses naive values in comparisons.
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _start_of_day(day: date, zone: ZoneInfo) -> datetime:
+    """The first moment of a local calendar day, as aware UTC (the columns' type refuses naive values)."""
+    # Where midnight is skipped by a clock change, fold=0 reads it with the old offset: the day's true start.
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -166,16 +182,16 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def load_sessions(
     *, engine: Engine, filters: SessionFilters | None = None, include_names: bool = False,
-    secret_key: str | None = None,
+    secret_key: str | None = None, tz: str | None = None,
 ) -> pd.DataFrame:
-    """One row per session (see SESSION_COLUMNS), read with a single SQL statement."""
+    """One row per session (see SESSION_COLUMNS), read with a single SQL statement; days are local to `tz`."""
     with engine.connect() as conn:
-        rows = conn.execute(sessions_query(filters)).all()
-    return sessions_frame(rows, include_names=include_names, secret_key=secret_key or _secret_key())
+        rows = conn.execute(sessions_query(filters, tz)).all()
+    return sessions_frame(rows, include_names=include_names, secret_key=secret_key or _secret_key(), tz=tz)
 
 
-def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str) -> pd.DataFrame:
-    """Turn rows of `sessions_query` into the typed sessions frame."""
+def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str, tz: str | None = None) -> pd.DataFrame:
+    """Turn rows of `sessions_query` into the typed sessions frame, with created_date_local in `tz`."""
     pseudonyms: dict[str, str] = {}
     records = []
     for (sid, owner, name, fld, position, level, lang, created, last, count, stage, complete, early,
@@ -186,7 +202,8 @@ def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str) -> p
         status = session_status(message_count=count, is_complete=complete, stage=stage)
         dims = _as_dict(dimensions)
         records.append((
-            sid, pseudonyms[owner], name or "", owner, fld, position, level, lang, created, last,
+            # created_date_local (None here) is filled below for the whole column at once.
+            sid, pseudonyms[owner], name or "", owner, fld, position, level, lang, created, None, last,
             duration_minutes(created, last), count, status.key, status.label("zh-CN"), stage,
             _reached_stage(stage, early, furthest), bool(complete), bool(early),
             _score(overall), *(_score(dims.get(d)) for d in DIMENSIONS),
@@ -194,6 +211,8 @@ def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str) -> p
         ))
     frame = pd.DataFrame.from_records(records, columns=list(SESSION_COLUMNS))
     frame = frame.astype(SESSION_COLUMNS)
+    local = frame["created_at"].dt.tz_localize(UTC).dt.tz_convert(time_zone(tz).key)
+    frame["created_date_local"] = pd.Series(local.dt.date, index=frame.index, dtype="object")
     return frame if include_names else frame.drop(columns=list(NAME_COLUMNS))
 
 
@@ -243,12 +262,12 @@ def headline(frame: pd.DataFrame) -> Headline:
 
 
 def daily_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sessions started and completed per calendar day (UTC), days without sessions included as 0."""
+    """Sessions started and completed per local calendar day (created_date_local), empty days as 0."""
     columns = ["date", "sessions", "completed"]
     if frame.empty:
         return pd.DataFrame({"date": pd.Series([], dtype="datetime64[us]"),
                              "sessions": pd.Series([], dtype="int64"), "completed": pd.Series([], dtype="int64")})
-    days = frame["created_at"].dt.normalize()
+    days = pd.to_datetime(frame["created_date_local"]).astype("datetime64[us]")
     counts = frame.assign(date=days).groupby("date").agg(
         sessions=("session_id", "size"), completed=("is_complete", "sum")
     )
@@ -328,7 +347,9 @@ def export_frame(frame: pd.DataFrame, fmt: str) -> ExportFile:
     elif fmt == "xlsx":
         content = _xlsx_bytes(frame)
     else:
-        text = frame.to_json(orient="records", force_ascii=False, date_format="iso", date_unit="s")
+        # A calendar day as 'YYYY-MM-DD', not as a midnight timestamp.
+        days = frame.assign(created_date_local=frame["created_date_local"].map(date.isoformat))
+        text = days.to_json(orient="records", force_ascii=False, date_format="iso", date_unit="s")
         content = text.encode("utf-8")
     return ExportFile(content=content, media_type=MEDIA_TYPES[fmt], filename=export_filename(fmt))
 
@@ -346,10 +367,12 @@ def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def export_sessions(*, engine: Engine, filters: SessionFilters, fmt: str, include_names: bool = False) -> ExportFile:
-    """The filtered sessions as a file; names and usernames only with include_names (pseudonyms always)."""
+def export_sessions(
+    *, engine: Engine, filters: SessionFilters, fmt: str, include_names: bool = False, tz: str | None = None,
+) -> ExportFile:
+    """The filtered sessions as a file (dates local to `tz`); names and usernames only with include_names."""
     fmt = check_format(fmt)  # before touching the database
-    return export_frame(load_sessions(engine=engine, filters=filters, include_names=include_names), fmt)
+    return export_frame(load_sessions(engine=engine, filters=filters, include_names=include_names, tz=tz), fmt)
 
 
 # --- command line: python -m core.stats export --format csv --out FILE ----------------------------------
@@ -360,6 +383,13 @@ def _parse_date(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _parse_zone(value: str) -> str:
+    # Typed by a person: a misspelt zone is refused here rather than silently replaced by the default.
+    if time_zone(value).key != value:
+        raise argparse.ArgumentTypeError(f"not an IANA time zone (e.g. Asia/Shanghai): {value!r}")
+    return value
 
 
 def _parse_completed(value: str) -> bool:
@@ -381,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--level")
     export.add_argument("--completed", type=_parse_completed, help="yes or no")
     export.add_argument("--include-names", action="store_true", help="add candidate_name and username columns")
+    export.add_argument("--tz", type=_parse_zone, default=DEFAULT_TIMEZONE,
+                        help=f"IANA time zone of --from/--to and created_date_local (default {DEFAULT_TIMEZONE})")
     return parser
 
 
@@ -390,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     filters = SessionFilters(date_from=args.date_from, date_to=args.date_to, field=args.field, level=args.level,
                              completed=args.completed)
-    frame = load_sessions(engine=get_engine(), filters=filters, include_names=args.include_names)
+    frame = load_sessions(engine=get_engine(), filters=filters, include_names=args.include_names, tz=args.tz)
     export = export_frame(frame, args.fmt)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(export.content)

@@ -26,10 +26,15 @@ def current_roles() -> set[str]:
     return {str(role) for role in roles}
 
 
-# `url` is the cache key: the frame belongs to the configured database (engine() uses the same URL).
+def viewer_zone() -> str:
+    """The browser's IANA time zone, or stats.DEFAULT_TIMEZONE when it is unknown or not a zone."""
+    return stats.time_zone(st.context.timezone).key
+
+
+# `url` is part of the cache key: the frame belongs to the configured database (engine() uses the same URL).
 @st.cache_data(ttl=FRAME_TTL_SECONDS, show_spinner=False)
-def load_frame(url: str, filters: stats.SessionFilters, include_names: bool) -> pd.DataFrame:
-    return stats.load_sessions(engine=engine(), filters=filters, include_names=include_names)
+def load_frame(url: str, filters: stats.SessionFilters, include_names: bool, tz: str) -> pd.DataFrame:
+    return stats.load_sessions(engine=engine(), filters=filters, include_names=include_names, tz=tz)
 
 
 @st.cache_data(ttl=FRAME_TTL_SECONDS, show_spinner=False)
@@ -37,8 +42,8 @@ def load_fields(url: str) -> list[str]:
     return stats.list_fields(engine=engine())
 
 
-def date_range_filter() -> tuple[date | None, date | None]:
-    today = utcnow().date()
+def date_range_filter(tz: str) -> tuple[date | None, date | None]:
+    today = utcnow().astimezone(stats.time_zone(tz)).date()
     chosen = st.date_input(t("analytics.filter_dates", lang), value=(today - timedelta(days=29), today),
                            key="analytics_dates")
     if isinstance(chosen, date):
@@ -50,10 +55,10 @@ def date_range_filter() -> tuple[date | None, date | None]:
     return (chosen[0], chosen[0]) if chosen else (None, None)
 
 
-def filters_form(fields: list[str]) -> stats.SessionFilters:
+def filters_form(fields: list[str], tz: str) -> stats.SessionFilters:
     date_col, field_col, level_col, done_col = st.columns([2, 2, 1, 1])
     with date_col:
-        date_from, date_to = date_range_filter()
+        date_from, date_to = date_range_filter(tz)
     with field_col:
         field = st.selectbox(t("analytics.filter_field", lang), [None, *fields], key="analytics_field",
                              format_func=lambda f: t("analytics.all", lang) if f is None else f)
@@ -128,8 +133,14 @@ def show_charts(frame: pd.DataFrame) -> None:
         })
 
 
-def show_exports(frame: pd.DataFrame) -> None:
-    st.caption(t("analytics.export_hint", lang))
+def local_times(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The frame with its UTC timestamps shown in the viewer's zone (exports keep UTC)."""
+    return frame.assign(**{column: frame[column].dt.tz_localize("UTC").dt.tz_convert(tz)
+                           for column in ("created_at", "last_activity")})
+
+
+def show_exports(frame: pd.DataFrame, tz: str) -> None:
+    st.caption(t("analytics.export_hint", lang, tz=tz))
     cells = st.columns(len(stats.EXPORT_FORMATS))
     for cell, fmt in zip(cells, stats.EXPORT_FORMATS, strict=True):
         # A callable is only run when the button is clicked, so unused formats cost nothing.
@@ -150,20 +161,23 @@ settings = get_settings()
 # Analysts never see names; staff only when the deployment allows it.
 include_names = "staff" in roles and settings.STATS_INCLUDE_NAMES
 
+zone = viewer_zone()
+
 st.title(t("analytics.title", lang))
-st.caption(t("analytics.subtitle", lang))
-filters = filters_form(load_fields(settings.DATABASE_URL))
+st.caption(t("analytics.subtitle", lang, tz=zone))
+filters = filters_form(load_fields(settings.DATABASE_URL), zone)
 with st.spinner(t("analytics.loading", lang)):
-    frame = load_frame(settings.DATABASE_URL, filters, include_names)
+    frame = load_frame(settings.DATABASE_URL, filters, include_names, zone)
 show_headline(frame)
 if frame.empty:
     st.info(t("analytics.empty", lang))
 else:
     show_charts(frame)
 st.subheader(t("analytics.table_sessions", lang))
-st.dataframe(frame, hide_index=True, column_config={
+st.dataframe(local_times(frame, zone), hide_index=True, column_config={
     "created_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "last_activity": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "created_date_local": st.column_config.DateColumn(format="YYYY-MM-DD"),
     "cost_usd": st.column_config.NumberColumn(format="$%.4f"),
 })
-show_exports(frame)
+show_exports(frame, zone)

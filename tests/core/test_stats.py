@@ -17,6 +17,8 @@ from core.stats import SessionFilters, export_sessions, load_sessions
 from tests.factories import add_exchange, make_session
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# 07:30 on Tuesday 24 November in Beijing, still Monday 23 November in UTC.
+LATE_UTC = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
 SECRET = "test-secret-key-0123456789abcdef-0123456789"
 DIMENSIONS = {"knowledge": 82, "communication": 74, "logic": 79, "project": 68, "fit": 90}
 
@@ -83,14 +85,19 @@ def test_frame_and_export_each_take_exactly_one_statement(db, engine, count_stat
     for i in range(n):
         make(db, f"user{i % 7}", report=(60 + i % 40, DIMENSIONS) if i % 2 else None, exchanges=1)
 
+    days = SessionFilters(date_from=date(2000, 1, 1), date_to=date(2100, 1, 1))
     with count_statements(engine) as frame_counter:
         frame = load_sessions(engine=engine)
     with count_statements(engine) as export_counter:
         export_sessions(engine=engine, filters=SessionFilters(), fmt="csv")
+    with count_statements(engine) as zoned_counter:
+        zoned = load_sessions(engine=engine, filters=days, tz="America/New_York")
+        export_sessions(engine=engine, filters=days, fmt="xlsx", tz="America/New_York")
 
-    assert len(frame) == n
+    assert len(frame) == len(zoned) == n
     assert len(frame_counter.statements) == 1, frame_counter.statements
     assert len(export_counter.statements) == 1, export_counter.statements
+    assert len(zoned_counter.statements) == 2, zoned_counter.statements
 
 
 @pytest.mark.parametrize("fmt", stats.EXPORT_FORMATS)
@@ -154,7 +161,7 @@ def test_unknown_format_is_refused_with_the_allowed_ones(engine):
         export_sessions(engine=engine, filters=SessionFilters(), fmt="pdf")
 
 
-def test_filters_by_inclusive_dates_field_level_and_completion(db, engine):
+def test_filters_by_inclusive_utc_dates_field_level_and_completion(db, engine):
     def at(day):
         return datetime(2025, 3, day, 10, 0, tzinfo=UTC)
 
@@ -165,7 +172,7 @@ def test_filters_by_inclusive_dates_field_level_and_completion(db, engine):
     late = make(db, created=at(8), field="数据分析", level="mid", stage="completed", complete=True)
 
     def ids(**filters):
-        return set(load_sessions(engine=engine, filters=SessionFilters(**filters))["session_id"])
+        return set(load_sessions(engine=engine, filters=SessionFilters(**filters), tz="UTC")["session_id"])
 
     assert ids() == {early.id, first.id, last.id, late.id}
     assert ids(date_from=date(2025, 3, 5), date_to=date(2025, 3, 7)) == {first.id, last.id}
@@ -177,6 +184,62 @@ def test_filters_by_inclusive_dates_field_level_and_completion(db, engine):
     assert ids(completed=False) == {early.id, first.id}
     assert ids(field="数据分析", level="mid", completed=True, date_to=date(2025, 3, 8)) == {late.id}
     assert ids(field="不存在") == set()
+
+
+@pytest.mark.parametrize(("tz", "local_day"), [(None, date(2026, 11, 24)), ("Asia/Shanghai", date(2026, 11, 24)),
+                                               ("UTC", date(2026, 11, 23))])
+def test_days_are_calendar_days_in_the_time_zone(db, engine, tz, local_day):
+    late = make(db, "alice", created=LATE_UTC, stage="completed", complete=True)
+    noon = make(db, "bob", created=datetime(2026, 11, 24, 4, 0, tzinfo=UTC))  # 11-24 in both zones
+
+    def ids(day):
+        one_day = SessionFilters(date_from=day, date_to=day)
+        return set(load_sessions(engine=engine, filters=one_day, tz=tz)["session_id"])
+
+    frame = load_sessions(engine=engine, tz=tz)
+    daily = stats.daily_counts(frame)
+    row = frame.set_index("session_id").loc[late.id]
+
+    assert row["created_date_local"] == local_day
+    assert row["created_at"] == pd.Timestamp("2026-11-23 23:30")  # timestamps stay UTC
+    assert dict(zip(daily["date"].dt.date, daily["sessions"], strict=True)) == (
+        {date(2026, 11, 24): 2} if local_day.day == 24 else {date(2026, 11, 23): 1, date(2026, 11, 24): 1})
+    assert int(daily.loc[daily["date"].dt.date == local_day, "completed"].iloc[0]) == 1
+    assert ids(local_day) == ({late.id, noon.id} if local_day.day == 24 else {late.id})
+    assert late.id not in ids(local_day - timedelta(days=1)) | ids(local_day + timedelta(days=1))
+
+
+def test_an_unknown_time_zone_falls_back_to_the_default(db, engine):
+    late = make(db, created=LATE_UTC)
+
+    for tz in ("Mars/Olympus_Mons", "", "../../etc/passwd"):
+        frame = load_sessions(engine=engine, tz=tz, filters=SessionFilters(date_from=date(2026, 11, 24)))
+        assert frame["session_id"].tolist() == [late.id]
+        assert frame["created_date_local"].tolist() == [date(2026, 11, 24)]
+    assert stats.time_zone("Mars/Olympus_Mons").key == stats.DEFAULT_TIMEZONE == "Asia/Shanghai"
+
+
+def test_a_day_starts_at_local_midnight_across_clock_changes():
+    # New York springs forward on 2026-03-08 (EST -5 -> EDT -4); Santiago skips midnight on 2024-09-08.
+    new_york, santiago = stats.time_zone("America/New_York"), stats.time_zone("America/Santiago")
+
+    assert stats._start_of_day(date(2026, 3, 8), new_york) == datetime(2026, 3, 8, 5, tzinfo=UTC)
+    assert stats._start_of_day(date(2026, 3, 9), new_york) == datetime(2026, 3, 9, 4, tzinfo=UTC)
+    assert stats._start_of_day(date(2024, 9, 8), santiago) == datetime(2024, 9, 8, 4, tzinfo=UTC)  # 01:00 local
+
+
+@pytest.mark.parametrize("fmt", stats.EXPORT_FORMATS)
+@pytest.mark.parametrize(("tz", "local_day"), [(None, "2026-11-24"), ("UTC", "2026-11-23")])
+def test_exports_keep_utc_timestamps_and_add_the_local_date(db, engine, fmt, tz, local_day):
+    make(db, created=LATE_UTC)
+
+    export = export_sessions(engine=engine, filters=SessionFilters(), fmt=fmt, **({"tz": tz} if tz else {}))
+    back = read_export(export, fmt)
+
+    assert pd.to_datetime(back["created_at"]).tolist() == [pd.Timestamp("2026-11-23 23:30")]
+    assert pd.to_datetime(back["created_date_local"]).dt.strftime("%Y-%m-%d").tolist() == [local_day]
+    if fmt == "json":  # a day, not a midnight timestamp
+        assert json.loads(export.content)[0]["created_date_local"] == local_day
 
 
 def test_pseudonyms_are_stable_distinct_and_keyed_by_the_secret(db, engine):
@@ -276,6 +339,34 @@ def test_cli_export_writes_a_readable_file(db, engine, tmp_path):
     back = pd.read_csv(out, encoding="utf-8-sig")
     assert back["field"].tolist() == ["数据分析"] and "username" not in back.columns
     assert "已导出 1 场面试" in done.stderr
+
+
+def test_cli_export_takes_the_time_zone(db, engine, tmp_path):
+    make(db, created=LATE_UTC)
+    env = os.environ | {"DATABASE_URL": engine.url.render_as_string(hide_password=False), "DEMO_MODE": "true"}
+
+    def export(*tz):
+        out = tmp_path / f"{'-'.join(tz) or 'default'}.csv".replace("/", "_")
+        done = subprocess.run(
+            [sys.executable, "-m", "core.stats", "export", "--out", str(out), "--from", "2026-11-24", *tz],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return pd.read_csv(out, encoding="utf-8-sig")
+
+    assert export()["created_date_local"].tolist() == ["2026-11-24"]
+    assert export("--tz", "Asia/Shanghai")["created_date_local"].tolist() == ["2026-11-24"]
+    assert export("--tz", "UTC").empty
+
+
+def test_cli_rejects_an_unknown_time_zone(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "core.stats", "export", "--out", str(tmp_path / "x.csv"), "--tz", "Asia/Shangai"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env=os.environ | {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"},
+    )
+
+    assert done.returncode == 2 and "IANA" in done.stderr and not (tmp_path / "x.csv").exists()
 
 
 def test_cli_rejects_a_bad_date(tmp_path):

@@ -1,5 +1,6 @@
 """pages/analytics.py under AppTest: role gating, headline numbers, charts, table, exports and name privacy."""
 
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,9 @@ def seeded(app_env):
     return app_env
 
 
-def run_page(*, roles=None, user_roles=None) -> AppTest:
+def run_page(*, roles=None, user_roles=None, tz=None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=30)
+    at.context = {"timezone": tz}
     if roles is not None:
         at.session_state["roles"] = roles
     if user_roles is not None:
@@ -119,3 +121,29 @@ def test_empty_database_shows_zeroes_and_a_hint(app_env):
 
     assert metrics(at)["面试场次"] == "0" and metrics(at)["平均得分"] == "—"
     assert at.info and len(at.get("download_button")) == 3
+
+
+@pytest.mark.parametrize(("browser_zone", "shown"), [(None, "Asia/Shanghai"), ("Europe/Berlin", "Europe/Berlin"),
+                                                     ("Not/AZone", "Asia/Shanghai")])
+def test_the_page_says_which_time_zone_it_uses(seeded, browser_zone, shown):
+    at = run_page(roles=["analyst"], tz=browser_zone)
+
+    captions = " ".join(c.value for c in at.caption)
+    assert shown in captions and "UTC" not in at.caption[0].value
+    assert str(at.dataframe[-1].value["created_at"].dt.tz) == shown  # the table shows local times
+
+
+@pytest.mark.parametrize(("browser_zone", "on_24th", "on_23rd"), [("Asia/Shanghai", 1, 0), ("UTC", 0, 1)])
+def test_date_filter_uses_the_viewers_calendar_day(app_env, browser_zone, on_24th, on_23rd):
+    with session_scope(get_engine()) as db:
+        late = make_session(db, owner="alice")  # 07:30 on the 24th in Beijing, 23:30 on the 23rd in UTC
+        late.created_at = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+        late.last_activity = late.created_at + timedelta(minutes=20)
+        db.add(late)
+        db.commit()
+    at = run_page(roles=["analyst"], tz=browser_zone)
+
+    at.date_input(key="analytics_dates").set_value((date(2026, 11, 24), date(2026, 11, 24))).run()
+    assert not at.exception and metrics(at)["面试场次"] == str(on_24th)
+    at.date_input(key="analytics_dates").set_value((date(2026, 11, 23), date(2026, 11, 23))).run()
+    assert not at.exception and metrics(at)["面试场次"] == str(on_23rd)
