@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from core.display import duration_minutes, session_status
@@ -154,6 +156,65 @@ def get_history(*, db: Session, owner: str, session_id: str) -> SessionHistory:
     rows = db.execute(select(Message).where(Message.session_id == session_id).order_by(Message.id)).scalars()
     messages = [MessagePublic.model_validate(m, from_attributes=True) for m in rows]
     return SessionHistory(session=session, messages=messages)
+
+
+# What a watcher of open WebSockets compares between polls: one primary-key row per session.
+@dataclass(frozen=True)
+class SessionPulse:
+    message_count: int
+    interview_stage: str
+    is_complete: bool
+
+
+# A complete interviewer message and the candidate answer it replies to (None for a welcome or closing).
+@dataclass(frozen=True)
+class StoredReply:
+    reply: MessagePublic
+    answer: MessagePublic | None
+
+
+PULSE_BATCH = 500  # ids per IN list: far under every SQLite build's parameter limit
+
+
+def read_pulses(*, db: Session, owners: Mapping[str, str]) -> dict[str, SessionPulse]:
+    """Pulses of the sessions (id → owner) that still exist and are that owner's; a missing id was deleted."""
+    ids, pulses = list(owners), {}
+    for start in range(0, len(ids), PULSE_BATCH):
+        rows = db.execute(
+            select(InterviewSession.id, InterviewSession.owner, InterviewSession.message_count,
+                   InterviewSession.interview_stage, InterviewSession.is_complete)
+            .where(InterviewSession.id.in_(ids[start:start + PULSE_BATCH]))
+        ).all()
+        pulses |= {sid: SessionPulse(count, stage, complete)
+                   for sid, owner, count, stage, complete in rows if owners[sid] == owner}
+    return pulses
+
+
+def _complete_replies(owner: str, session_id: str):
+    return (select(Message).join(InterviewSession, InterviewSession.id == Message.session_id)
+            .where(Message.session_id == session_id, InterviewSession.owner == owner,
+                   Message.role == "assistant", Message.status == "complete"))
+
+
+def latest_reply_id(*, db: Session, owner: str, session_id: str) -> int:
+    """Id of the session's newest complete interviewer message (0 if none): where a live view starts."""
+    query = _complete_replies(owner, session_id).with_only_columns(Message.id).order_by(Message.id.desc()).limit(1)
+    return db.execute(query).scalar() or 0
+
+
+def list_replies_after(*, db: Session, owner: str, session_id: str, after_id: int) -> list[StoredReply]:
+    """Complete interviewer messages with an id above `after_id`, oldest first, each with its answer."""
+    answer = aliased(Message)
+    rows = db.execute(
+        _complete_replies(owner, session_id).add_columns(answer)
+        .outerjoin(answer, answer.id == Message.reply_to_id)
+        .where(Message.id > after_id).order_by(Message.id)
+    ).all()
+    return [StoredReply(_public(reply), _public(user) if user is not None else None) for reply, user in rows]
+
+
+def _public(message: Message) -> MessagePublic:
+    return MessagePublic.model_validate(message, from_attributes=True)
 
 
 def delete_session(*, db: Session, owner: str, session_id: str) -> None:
