@@ -872,14 +872,19 @@ def export_sessions(
     field: Annotated[str | None, Query(max_length=50)] = None,
     level: Annotated[str | None, Query(max_length=10)] = None,
     completed: bool | None = None,
+    tz: Annotated[str | None, Query(max_length=64, description="IANA zone of the dates (default Asia/Shanghai)")]
+    = None,
 ) -> Response:
     """Sessions as CSV, XLSX or JSON for staff and analysts; names only for staff when STATS_INCLUDE_NAMES."""
     from core import stats  # pandas loads only when an export is asked for
 
+    if tz is not None and stats.time_zone(tz).key != tz:
+        raise HTTPException(422, f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai")
     include_names = user.has_any_role("staff") and get_settings().STATS_INCLUDE_NAMES
     filters = stats.SessionFilters(date_from=date_from, date_to=date_to, field=field, level=level, completed=completed)
     try:
-        export = stats.export_sessions(engine=get_engine(), filters=filters, fmt=fmt, include_names=include_names)
+        export = stats.export_sessions(engine=get_engine(), filters=filters, fmt=fmt, include_names=include_names,
+                                       tz=tz)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     disposition = f'attachment; filename="{export.filename}"'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -277,3 +278,27 @@ def test_stats_names_only_for_staff_when_enabled(client, monkeypatch):
     reset_settings()
     assert "王五" in client.get("/api/v1/stats/sessions", headers=staff).content.decode("utf-8-sig")
     assert "王五" not in client.get("/api/v1/stats/sessions", headers=analyst).content.decode("utf-8-sig")
+
+
+def test_stats_dates_follow_the_requested_time_zone(client):
+    from sqlalchemy import update
+
+    from core.db import get_engine
+    from core.models import InterviewSession
+
+    candidate, staff = login(client), login(client, "staff")
+    start(client, candidate)
+    late_evening_utc = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # 07:30 on 24 Nov in Shanghai
+    with get_engine().begin() as conn:
+        conn.execute(update(InterviewSession).values(created_at=late_evening_utc, last_activity=late_evening_utc))
+
+    def rows(query: str) -> list[dict]:
+        response = client.get(f"/api/v1/stats/sessions?format=json&{query}", headers=staff)
+        assert response.status_code == 200, response.text
+        return json.loads(response.content)
+
+    assert len(rows("date_from=2026-11-24&date_to=2026-11-24")) == 1  # default zone: Asia/Shanghai
+    assert rows("date_from=2026-11-24&tz=UTC") == []
+    assert rows("date_to=2026-11-23&tz=UTC")[0]["created_date_local"] == "2026-11-23"
+    bad = client.get("/api/v1/stats/sessions?tz=Mars/Olympus", headers=staff)
+    assert bad.status_code == 422 and "time zone" in bad.json()["detail"]
