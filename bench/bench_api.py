@@ -211,6 +211,8 @@ def bench_interviews(args: argparse.Namespace, tmp: Path) -> None:
           f"  p99 {percentile(walls, 99):.2f} s   {args.interviews * args.turns / wall:.1f} turns/s")
     print(f"    CPU during the concurrent run: server {server_cpu:.1f} s ({server_cpu / wall:.0%} of one core), "
           f"this process (clients + fake LLM) {bench_cpu:.1f} s; {os.cpu_count()} cores")
+    print(f"    server CPU per turn {server_cpu * 1000 / (args.interviews * args.turns):.1f} ms "
+          f"(interview start, WebSocket frames and {calls / max(1, args.interviews * args.turns):.1f} LLM calls)")
     print(f"    ratio {wall / single_wall:.2f}x (target <= 3x)   token frames {sum(r['tokens'] for r in results)}   "
           f"error frames {len(errors)} {sorted(set(errors)) if errors else ''}")
     for line in problems[-5:]:

@@ -51,8 +51,13 @@ def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):7.2f} ms   p95 {p95:7.2f} ms   n={len(values)}"
 
 
-def timed_turn(engine, settings, session_id: str, content: str) -> tuple[float, turns.TurnResult, int]:
-    started = time.perf_counter()
+# CPU seconds of this process (all threads) in each ordinary turn timed so far, by run ("graded-0.0", ...).
+TURN_CPU: dict[str, list[float]] = {}
+
+
+def timed_turn(engine, settings, session_id: str, content: str) -> tuple[float, turns.TurnResult, int, float]:
+    """(wall s, result, deltas, CPU s of the whole process: this thread, litellm's threads, the fake server)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     result, deltas = None, 0
     for event in turns.run_turn(owner="bench", session_id=session_id, content=content, engine=engine,
                                 settings=settings):
@@ -60,7 +65,7 @@ def timed_turn(engine, settings, session_id: str, content: str) -> tuple[float, 
             result = event
         else:
             deltas += 1
-    return time.perf_counter() - started, result, deltas
+    return time.perf_counter() - started, result, deltas, time.process_time() - cpu_started
 
 
 def next_answer(engine, session_id: str, answer_fn, turn: int, seen: dict) -> str:
@@ -76,14 +81,17 @@ def next_answer(engine, session_id: str, answer_fn, turn: int, seen: dict) -> st
     return answer_fn(Prompt(stage, item, "question", language, turn, seen[key] - 1))
 
 
-def timed_turns(engine, settings, answer_fn):
-    """Endless timed turns over successive interviews: yields (ms, is_final_turn, deltas)."""
+def timed_turns(engine, settings, answer_fn, cpu_key: str | None = None):
+    """Endless timed turns over successive interviews: yields (ms, is_final_turn, deltas); ordinary turns' CPU
+    goes to TURN_CPU[cpu_key]."""
     while True:
         start = turns.start_interview(owner="bench", info=DEFAULT_INFO, engine=engine, settings=settings)
         seen: dict = {}
         for turn in range(80):
             content = next_answer(engine, start.session.id, answer_fn, turn, seen)
-            elapsed, result, deltas = timed_turn(engine, settings, start.session.id, content)
+            elapsed, result, deltas, cpu = timed_turn(engine, settings, start.session.id, content)
+            if cpu_key and not result.is_complete:
+                TURN_CPU.setdefault(cpu_key, []).append(cpu)
             yield ms(elapsed), result.is_complete, deltas
             if result.is_complete:
                 break
@@ -144,8 +152,8 @@ def bench_llm(db_dir: Path, n: int, latency_ms: float) -> None:
         run_turns(engine, settings, 6, strong_answer)
 
         bare, graded, reply_only = [], [], []
-        graded_iter = timed_turns(engine, settings, strong_answer)
-        reply_iter = timed_turns(engine, settings, lambda p: "嗯")
+        graded_iter = timed_turns(engine, settings, strong_answer, cpu_key=f"graded-{latency_ms}")
+        reply_iter = timed_turns(engine, settings, lambda p: "嗯", cpu_key=f"reply-{latency_ms}")
         requests_before = len(server.requests)
         # Interleaved, so drift in machine load hits both alike; a short pause before each measurement lets
         # litellm's background logging thread of the previous call finish instead of slowing the next one.
@@ -174,6 +182,9 @@ def bench_llm(db_dir: Path, n: int, latency_ms: float) -> None:
     print(f"  ratio reply-only turn / one bare call          {median_reply / median_bare:5.2f}  (target <= 1.3)")
     print(f"  our overhead per turn (reply-only - bare)      {median_reply - median_bare:7.2f} ms  "
           "(two short DB transactions: answer commit before the call, reply + state commit after)")
+    for kind in ("graded", "reply"):
+        cpu = TURN_CPU.get(f"{kind}-{latency_ms}") or [0.0]
+        print(f"  CPU per {kind} turn (process, incl. fake server) median {ms(statistics.median(cpu)):7.2f} ms")
 
 
 def main() -> None:
