@@ -104,6 +104,25 @@ def _fallback_or_raise(settings: Settings, exc: Exception, what: str) -> None:
                                  retryable) from exc
 
 
+def _model_json(messages: list[dict], schema: type[BaseModel], settings: Settings, usage: Usage, *,
+                temperature: float, what: str) -> Any:
+    """The model's validated JSON, or None: unusable output fails closed to the offline result, and a failed
+    call does too with INTERVIEWER_FALLBACK=offline (otherwise InterviewerUnavailable)."""
+    from core.interviewer import llm
+
+    try:
+        out, call = llm.complete_json(messages, settings=llm_settings(settings, temperature=temperature),
+                                      schema=schema)
+    except llm.LLMError as exc:
+        if exc.code == "invalid_output":
+            log.warning("LLM %s unusable (%s); using the offline result", what, exc.message)
+        else:
+            _fallback_or_raise(settings, exc, what)
+        return None
+    usage.add(call)
+    return out
+
+
 # -- evaluation ----------------------------------------------------------------------------------------------------
 
 
@@ -150,20 +169,11 @@ def evaluate(ctx: TurnContext, settings: Settings) -> tuple[AnswerEvaluation, Us
     usage = Usage()
     if not uses_llm(settings) or ctx.stage not in SCORED_STAGES or not rules.any_substance:
         return rules, usage  # nothing a model could add: empty/nonsense answers and the 反问/wrap-up turns
-    from core.interviewer import llm, prompts
+    from core.interviewer import prompts
 
     messages = prompts.evaluation_messages(ctx=ctx, question=ctx.item or {}, answers=ctx.answers)
-    try:
-        out, call = llm.complete_json(messages, settings=llm_settings(settings, temperature=0.0),
-                                      schema=LLMEvaluationOut)
-    except llm.LLMError as exc:
-        if exc.code == "invalid_output":
-            log.warning("LLM evaluation unusable (%s); using the rule-based evaluation", exc.message)
-            return rules, usage
-        _fallback_or_raise(settings, exc, "evaluation")
-        return rules, usage
-    usage.add(call)
-    return merge_evaluation(rules, out, ctx.answers), usage
+    out = _model_json(messages, LLMEvaluationOut, settings, usage, temperature=0.0, what="evaluation")
+    return (rules if out is None else merge_evaluation(rules, out, ctx.answers)), usage
 
 
 # -- the reply -----------------------------------------------------------------------------------------------------
@@ -242,20 +252,11 @@ def build_report(inp: Any, settings: Settings):
     usage = Usage()
     if not uses_llm(settings) or not base.per_question:
         return base, usage
-    from core.interviewer import llm, prompts
+    from core.interviewer import prompts
 
     messages = prompts.report_messages(inp=inp, offline=base)
-    try:
-        text, call = llm.complete_json(messages, settings=llm_settings(settings, temperature=0.3),
-                                       schema=reports.LLMReportText)
-    except llm.LLMError as exc:
-        if exc.code == "invalid_output":
-            log.warning("LLM report unusable (%s); using the offline report", exc.message)
-            return base, usage
-        _fallback_or_raise(settings, exc, "report")
-        return base, usage
-    usage.add(call)
-    return reports.merge_llm_report(base, text, model=settings.INTERVIEWER_MODEL), usage
+    text = _model_json(messages, reports.LLMReportText, settings, usage, temperature=0.3, what="report")
+    return (base if text is None else reports.merge_llm_report(base, text, model=settings.INTERVIEWER_MODEL)), usage
 
 
 __all__ = ["FLAGS", "InterviewerUnavailable", "Reply", "TurnContext", "Usage", "build_report", "evaluate", "reply"]
