@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.i18n import t
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # our users are Chinese career centres
+
 # (Material icon for Streamlit, the seed's Remix icon name for API clients)
 FIELD_ICONS: dict[str, tuple[str, str]] = {
     "frontend": (":material/code:", "ri-code-line"),
@@ -74,7 +76,7 @@ def field_remix_icon(field: str, target_position: str = "") -> str:
 
 def activity_group(moment: datetime, now: datetime, tz: str | None = None) -> str:
     """Sidebar group key: today / yesterday / week / older, by calendar day in the viewer's time zone."""
-    zone = _zone(tz)
+    zone = time_zone(tz)
     days = (_local(now, zone).date() - _local(moment, zone).date()).days
     if days <= 0:
         return "today"
@@ -85,11 +87,12 @@ def activity_group(moment: datetime, now: datetime, tz: str | None = None) -> st
     return "older"
 
 
-def _zone(tz: str | None) -> ZoneInfo:
+def time_zone(tz: str | None = None) -> ZoneInfo:
+    """The IANA zone named `tz`; DEFAULT_TIMEZONE when it is missing or not a known zone."""
     try:
-        return ZoneInfo(tz or "Asia/Shanghai")
+        return ZoneInfo(tz or DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Asia/Shanghai")
+        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from openpyxl import Workbook
@@ -26,7 +26,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
 from core.config import get_settings
-from core.display import duration_minutes, session_status
+from core.display import DEFAULT_TIMEZONE, duration_minutes, session_status, time_zone
 from core.i18n import t
 from core.models import STAGES, InterviewSession, Message, Report, utcnow
 
@@ -38,7 +38,6 @@ MEDIA_TYPES = {
     "json": "application/json",
 }
 SCORE_BINS = tuple(range(0, 101, 10))
-DEFAULT_TIMEZONE = "Asia/Shanghai"  # our users are Chinese career centres
 
 # Column -> dtype of the sessions frame, in export order (the two name columns only with include_names).
 SESSION_COLUMNS: dict[str, str] = {
@@ -108,14 +107,6 @@ def pseudonym(owner: str, secret_key: str) -> str:
 
 def _secret_key() -> str:
     return get_settings().SECRET_KEY
-
-
-def time_zone(tz: str | None = None) -> ZoneInfo:
-    """The IANA zone named `tz`; DEFAULT_TIMEZONE when it is missing or not a known zone."""
-    try:
-        return ZoneInfo(tz or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 # --- the sessions frame: one query ----------------------------------------------------------------------
