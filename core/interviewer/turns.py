@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -154,69 +156,144 @@ def start_interview(*, owner: str, info: dict | InterviewSessionCreate, engine: 
 
 
 # -- the lease -----------------------------------------------------------------------------------------------------
+# The turn's database work is a few Core statements (no ORM unit of work): it runs on every message of every client.
 
 
-def _acquire_lease(db: Session, session_id: str, token: str, owner: str | None = None) -> bool:
+def _param(name: str, column: str):
+    """A bound parameter typed like the session column (statements below are built once, executed per turn)."""
+    return bindparam(name, type_=_TABLE.c[column].type)
+
+
+_LEASE_FREE = or_(_TABLE.c.turn_lock_token.is_(None), _TABLE.c.turn_lock_until < _param("p_now", "turn_lock_until"))
+_TAKE_LEASE = update(_TABLE).values(turn_lock_token=_param("p_token", "turn_lock_token"),
+                                    turn_lock_until=_param("p_until", "turn_lock_until"))
+_TAKE_ANY_LEASE = _TAKE_LEASE.where(_TABLE.c.id == _param("p_id", "id"), _LEASE_FREE)
+_TAKE_OWN_LEASE = _TAKE_ANY_LEASE.where(_TABLE.c.owner == _param("p_owner", "owner"))
+_HELD = (_TABLE.c.id == _param("p_id", "id"), _TABLE.c.turn_lock_token == _param("p_token", "turn_lock_token"))
+_RENEW_LEASE = update(_TABLE).where(*_HELD).values(turn_lock_until=_param("p_until", "turn_lock_until"))
+_CLEAR_LEASE = update(_TABLE).where(*_HELD).values(turn_lock_token=None, turn_lock_until=None)
+
+
+def _lease_params(session_id: str, token: str, now: datetime, owner: str | None = None) -> dict:
+    params = {"p_id": session_id, "p_token": token, "p_now": now, "p_until": now + timedelta(seconds=LEASE_SECONDS)}
+    return params | ({"p_owner": owner} if owner is not None else {})
+
+
+def _acquire_lease(db: Session | Connection, session_id: str, token: str, owner: str | None = None) -> bool:
     """The atomic UPDATE ... WHERE the lease is free or expired; False when another turn holds it."""
-    now = utcnow()
-    conditions = [_TABLE.c.id == session_id,
-                  or_(_TABLE.c.turn_lock_token.is_(None), _TABLE.c.turn_lock_until < now)]
-    if owner is not None:
-        conditions.append(_TABLE.c.owner == owner)
-    result = db.execute(
-        update(_TABLE).where(*conditions)
-        .values(turn_lock_token=token, turn_lock_until=now + timedelta(seconds=LEASE_SECONDS))
-    )
-    return result.rowcount == 1
+    statement = _TAKE_ANY_LEASE if owner is None else _TAKE_OWN_LEASE
+    return db.execute(statement, _lease_params(session_id, token, utcnow(), owner)).rowcount == 1
 
 
-def _renew_lease(db: Session, session_id: str, token: str) -> bool:
-    result = db.execute(
-        update(_TABLE).where(_TABLE.c.id == session_id, _TABLE.c.turn_lock_token == token)
-        .values(turn_lock_until=utcnow() + timedelta(seconds=LEASE_SECONDS))
-    )
-    return result.rowcount == 1
+def _renew_lease(db: Session | Connection, session_id: str, token: str) -> bool:
+    params = {"p_id": session_id, "p_token": token, "p_until": utcnow() + timedelta(seconds=LEASE_SECONDS)}
+    return db.execute(_RENEW_LEASE, params).rowcount == 1
 
 
-def _clear_lease(db: Session, session_id: str, token: str) -> None:
-    db.execute(
-        update(_TABLE).where(_TABLE.c.id == session_id, _TABLE.c.turn_lock_token == token)
-        .values(turn_lock_token=None, turn_lock_until=None)
-    )
+def _clear_lease(db: Session | Connection, session_id: str, token: str) -> None:
+    db.execute(_CLEAR_LEASE, {"p_id": session_id, "p_token": token})
 
 
 def _release_lease(engine: Engine, session_id: str, token: str) -> None:
     try:
-        with session_scope(engine) as db:
-            _clear_lease(db, session_id, token)
-            db.commit()
+        with engine.begin() as conn:
+            _clear_lease(conn, session_id, token)
     except Exception:  # the lease expires on its own; never mask the turn's real outcome
         log.exception("could not release the turn lease of session %s", session_id)
 
 
 class _LeaseKeeper:
-    """Renews the lease in the background while a slow (model) turn runs."""
+    """One daemon thread per process renews the lease of every running model turn each LEASE_RENEW_EVERY_S
+    (a model call can outlast LEASE_SECONDS with its timeouts and retries); idle while no model turn runs."""
 
-    def __init__(self, engine: Engine, session_id: str, token: str) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(engine, session_id, token), daemon=True,
-                                        name=f"turn-lease-{session_id[:8]}")
-        self._thread.start()
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._leases: dict[str, tuple[Engine, str]] = {}  # token → (engine, session id)
+        self._thread: threading.Thread | None = None
 
-    def _run(self, engine: Engine, session_id: str, token: str) -> None:
-        while not self._stop.wait(LEASE_RENEW_EVERY_S):
-            try:
-                with session_scope(engine) as db:
-                    _renew_lease(db, session_id, token)
-                    db.commit()
-            except Exception:
-                log.exception("could not renew the turn lease of session %s", session_id)
+    def hold(self, engine: Engine, session_id: str, token: str) -> None:
+        with self._changed:
+            was_idle = not self._leases
+            self._leases[token] = (engine, session_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="turn-lease-keeper")
+                self._thread.start()
+            elif was_idle:
+                self._changed.notify()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def drop(self, token: str) -> None:
+        with self._changed:
+            if self._leases.pop(token, None) is not None and not self._leases:
+                self._changed.notify()  # idle until the next model turn (which starts a fresh period)
+
+    def held(self) -> int:
+        with self._changed:
+            return len(self._leases)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._leases:
+                    self._changed.wait()
+                # A round every LEASE_RENEW_EVERY_S while turns run; a lease taken meanwhile has LEASE_SECONDS.
+                deadline = time.monotonic() + LEASE_RENEW_EVERY_S
+                while self._leases and (left := deadline - time.monotonic()) > 0:
+                    self._changed.wait(left)
+                leases = list(self._leases.items())
+            for token, (engine, session_id) in leases:
+                try:
+                    with engine.begin() as conn:
+                        _renew_lease(conn, session_id, token)
+                except Exception:
+                    log.exception("could not renew the turn lease of session %s", session_id)
+
+
+_keeper = _LeaseKeeper()
 
 
 # -- a turn --------------------------------------------------------------------------------------------------------
+
+_MSG = Message.__table__
+_EVAL = Evaluation.__table__
+
+
+class _Row(NamedTuple):
+    """A stored message as the turn reads it."""
+
+    id: int
+    role: str
+    content: str
+    kind: str
+    stage: str
+    status: str
+    question_id: str | None
+    client_message_id: str | None
+    reply_to_id: int | None
+    created_at: datetime
+
+
+_SESSION_COLUMNS = [_TABLE.c[name] for name in (
+    "language", "level", "field", "target_position", "candidate_name", "plan", "state", "interview_stage",
+    "is_complete")]
+_TAKE_LEASE_READ = _TAKE_OWN_LEASE.returning(*_SESSION_COLUMNS)
+_READ_MESSAGES = (select(*(_MSG.c[name] for name in _Row._fields))
+                  .where(_MSG.c.session_id == bindparam("p_id", type_=_MSG.c.session_id.type)).order_by(_MSG.c.id))
+_INSERT_MESSAGE = insert(_MSG)
+_INSERT_EVALUATION = insert(_EVAL)
+_COUNT_ANSWER = (update(_TABLE).where(_TABLE.c.id == _param("p_id", "id"))
+                 .values(message_count=_TABLE.c.message_count + 1, last_activity=_param("p_now", "last_activity")))
+_NEW_STATE = {"interview_stage": _param("p_stage", "interview_stage"), "state": _param("p_state", "state"),
+              "is_complete": _param("p_complete", "is_complete"), "turn_lock_token": None, "turn_lock_until": None,
+              "message_count": _TABLE.c.message_count + 1, "last_activity": _param("p_now", "last_activity")}
+_STORE_STATE = update(_TABLE).where(*_HELD).values(**_NEW_STATE)  # also releases the lease
+_STORE_STATE_AND_USAGE = update(_TABLE).where(*_HELD).values(
+    **_NEW_STATE,
+    prompt_tokens=func.coalesce(_TABLE.c.prompt_tokens, 0) + _param("p_prompt_tokens", "prompt_tokens"),
+    completion_tokens=func.coalesce(_TABLE.c.completion_tokens, 0)
+    + _param("p_completion_tokens", "completion_tokens"),
+    cost_usd=func.coalesce(_TABLE.c.cost_usd, 0.0) + _param("p_cost_usd", "cost_usd"),
+    llm_model=_param("p_model", "llm_model"),
+)
 
 
 @dataclass
@@ -234,76 +311,86 @@ class _Prepared:
     user_message: MessagePublic
 
 
-def _client_message(db: Session, session_id: str, client_message_id: str) -> Message | None:
-    return db.execute(
-        select(Message).where(Message.session_id == session_id, Message.client_message_id == client_message_id)
-    ).scalars().first()
+def _row_public(row: _Row) -> MessagePublic:
+    return MessagePublic(id=row.id, role=row.role, content=row.content, created_at=row.created_at,
+                         status=row.status, stage=row.stage, kind=row.kind, client_message_id=row.client_message_id)
 
 
-def _reply_to(db: Session, message_id: int) -> Message | None:
-    return db.execute(
-        select(Message).where(Message.reply_to_id == message_id, Message.role == "assistant",
-                              Message.status == "complete").order_by(Message.id.desc()).limit(1)
-    ).scalars().first()
+def _read_messages(conn: Connection, session_id: str) -> list[_Row]:
+    return [_Row(*row) for row in conn.execute(_READ_MESSAGES, {"p_id": session_id})]
 
 
-def _superseded(db: Session, message: Message) -> bool:
+def _client_message(messages: list[_Row], client_message_id: str) -> _Row | None:
+    return next((m for m in messages if m.client_message_id == client_message_id), None)
+
+
+def _reply_to(messages: list[_Row], message_id: int) -> _Row | None:
+    replies = [m for m in messages if m.reply_to_id == message_id and m.role == "assistant" and m.status == "complete"]
+    return replies[-1] if replies else None
+
+
+def _superseded(messages: list[_Row], message: _Row) -> bool:
     """A later interviewer message exists: the old answer was already taken into account."""
-    later = db.execute(
-        select(Message.id).where(Message.session_id == message.session_id, Message.role == "assistant",
-                                 Message.id > message.id, Message.status == "complete").limit(1)
-    ).first()
-    return later is not None
+    return any(m.role == "assistant" and m.id > message.id and m.status == "complete" for m in messages)
 
 
-def _replay_or_none(db: Session, session: InterviewSession, message: Message | None) -> _Replay | None:
+def _replay_or_none(messages: list[_Row], message: _Row | None, stage: str, is_complete: bool) -> _Replay | None:
     if message is None or message.role != "user":
         return None
-    reply = _reply_to(db, message.id)
+    reply = _reply_to(messages, message.id)
     if reply is None:
         return None
-    return _Replay(_public(message), _public(reply), session.interview_stage, session.is_complete)
+    return _Replay(_row_public(message), _row_public(reply), stage, is_complete)
 
 
 def _prepare_turn(
     engine: Engine, owner: str, session_id: str, text: str, client_message_id: str
 ) -> _Replay | _Prepared:
-    """Take the lease and commit the answer (own short transaction), or replay a turn that already has its reply."""
+    """Take the lease and commit the answer (own short transaction), or replay a turn that already has its reply.
+    Any refusal rolls the transaction back, the lease with it."""
     token = str(uuid.uuid4())
-    with session_scope(engine) as db:
-        if not _acquire_lease(db, session_id, token, owner=owner):
-            db.rollback()
-            return _not_leased(db, owner, session_id, client_message_id)
-        try:
-            session = sessions.get_session(db=db, owner=owner, session_id=session_id)
-            existing = _client_message(db, session_id, client_message_id)
-            if (replay := _replay_or_none(db, session, existing)) is not None:
-                _clear_lease(db, session_id, token)
-                db.commit()
-                return replay
-            if session.is_complete:
-                raise InterviewCompleted()
-            if existing is not None and _superseded(db, existing):
-                raise TurnFailed("superseded", "这条回答已在后续对话中处理 / this answer was already handled", False)
+    now = utcnow()
+    with engine.begin() as conn:
+        session = conn.execute(_TAKE_LEASE_READ, _lease_params(session_id, token, now, owner)).first()
+        if session is None:
+            return _not_leased(conn, owner, session_id, client_message_id)
+        messages = _read_messages(conn, session_id)
+        existing = _client_message(messages, client_message_id)
+        if (replay := _replay_or_none(messages, existing, session.interview_stage, session.is_complete)) is not None:
+            _clear_lease(conn, session_id, token)
+            return replay
+        if session.is_complete:
+            raise InterviewCompleted()
+        if existing is not None and _superseded(messages, existing):
+            raise TurnFailed("superseded", "这条回答已在后续对话中处理 / this answer was already handled", False)
+        if existing is None:
             item = current_item(session.plan or {}, session.state or {})
-            user = existing or sessions.add_message(
-                db=db, session=session, role="user", content=text, kind="answer",
-                client_message_id=client_message_id, question_id=item["id"] if item else None,
-            )
-            ctx = _context(db, session, user)
-            db.commit()
-        except BaseException:
-            db.rollback()
-            _clear_lease(db, session_id, token)
-            db.commit()
-            raise
-        return _Prepared(token=token, ctx=ctx, user_message=_public(user))
+            existing = _insert_message(conn, session_id, now, role="user", content=text, kind="answer",
+                                       stage=session.interview_stage, client_message_id=client_message_id,
+                                       question_id=item["id"] if item else None)
+            messages.append(existing)
+            conn.execute(_COUNT_ANSWER, {"p_id": session_id, "p_now": now})
+        ctx = _context(session_id, session, messages, existing)
+    return _Prepared(token=token, ctx=ctx, user_message=_row_public(existing))
 
 
-def _not_leased(db: Session, owner: str, session_id: str, client_message_id: str) -> _Replay:
+def _insert_message(conn: Connection, session_id: str, now: datetime, **values) -> _Row:
+    """INSERT one message; its row as read back. `values` needs role, content, kind, stage; the rest may default."""
+    values = {"status": "complete", "question_id": None, "client_message_id": None, "reply_to_id": None,
+              **values, "session_id": session_id, "created_at": now}
+    message_id = conn.execute(_INSERT_MESSAGE, values).inserted_primary_key[0]
+    return _Row(**{name: values[name] for name in _Row._fields if name != "id"}, id=message_id)
+
+
+def _not_leased(conn: Connection, owner: str, session_id: str, client_message_id: str) -> _Replay:
     """Why the lease was refused: not the owner's session, a finished turn to replay, a completed interview, or busy."""
-    session = sessions.get_session(db=db, owner=owner, session_id=session_id)
-    replay = _replay_or_none(db, session, _client_message(db, session_id, client_message_id))
+    session = conn.execute(select(_TABLE.c.interview_stage, _TABLE.c.is_complete)
+                           .where(_TABLE.c.id == session_id, _TABLE.c.owner == owner)).first()
+    if session is None:
+        raise sessions.SessionNotFound(session_id)
+    messages = _read_messages(conn, session_id)
+    replay = _replay_or_none(messages, _client_message(messages, client_message_id), session.interview_stage,
+                             session.is_complete)
     if replay is not None:
         return replay
     if session.is_complete:
@@ -311,21 +398,18 @@ def _not_leased(db: Session, owner: str, session_id: str, client_message_id: str
     raise TurnBusy()
 
 
-def _context(db: Session, session: InterviewSession, user: Message) -> TurnContext:
-    messages = db.execute(
-        select(Message.role, Message.content, Message.question_id, Message.stage, Message.status)
-        .where(Message.session_id == session.id).order_by(Message.id)
-    ).all()
+def _context(session_id: str, session, messages: list[_Row], user: _Row) -> TurnContext:
     state = {**initial_state(), **(session.state or {})}
-    item = current_item(session.plan or {}, state)
+    plan = session.plan or {}
+    item = current_item(plan, state)
     stage = session.interview_stage
     answers = [m.content for m in messages
                if m.role == "user" and item is not None and m.question_id == item["id"] and m.stage == stage]
     if stage in ("candidate_questions", "wrap_up") or not answers:
         answers = [user.content]
     return TurnContext(
-        session_id=session.id, language=session.language, level=session.level, field=session.field,
-        target_position=session.target_position, candidate_name=session.candidate_name, plan=session.plan or {},
+        session_id=session_id, language=session.language, level=session.level, field=session.field,
+        target_position=session.target_position, candidate_name=session.candidate_name, plan=plan,
         state=state, stage=stage, item=item, answers=answers,
         history=[(m.role, m.content) for m in messages if m.status == "complete"],
         used={normalise(m.content) for m in messages if m.role == "assistant"},
@@ -347,7 +431,8 @@ def run_turn(*, owner: str, session_id: str, content: str, client_message_id: st
         yield TokenDelta(prepared.reply.content)
         yield TurnResult(prepared.user_message, prepared.reply, prepared.stage, prepared.is_complete, replayed=True)
         return
-    keeper = _LeaseKeeper(engine, session_id, prepared.token) if interviewer.uses_llm(settings) else None
+    if interviewer.uses_llm(settings):
+        _keeper.hold(engine, session_id, prepared.token)
     released = False
     try:
         ctx = prepared.ctx
@@ -364,8 +449,7 @@ def run_turn(*, owner: str, session_id: str, content: str, client_message_id: st
     except InterviewerUnavailable as exc:
         raise TurnFailed(exc.code, exc.message, exc.retryable) from exc
     finally:
-        if keeper is not None:
-            keeper.stop()
+        _keeper.drop(prepared.token)
         if not released:
             _release_lease(engine, session_id, prepared.token)
     if result.is_complete:
@@ -387,34 +471,35 @@ def _merge_usage(total: Usage, part: Usage) -> None:
 
 def _commit_turn(engine: Engine, prepared: _Prepared, decision: Decision, evaluation: AnswerEvaluation,
                  text: str, usage: Usage) -> TurnResult:
-    """Store the reply, the evaluation and the new state in one transaction, and release the lease."""
+    """Store the new state (releasing the lease in the same UPDATE), the reply and the evaluation in one
+    transaction; a lease lost meanwhile stores nothing."""
     ctx = prepared.ctx
-    with session_scope(engine) as db:
-        if not _renew_lease(db, ctx.session_id, prepared.token):
-            db.rollback()
+    now = utcnow()
+    params = {"p_id": ctx.session_id, "p_token": prepared.token, "p_stage": decision.stage,
+              "p_state": dict(decision.state), "p_complete": decision.completes, "p_now": now}
+    statement = _STORE_STATE
+    if usage.calls:
+        statement = _STORE_STATE_AND_USAGE
+        params |= {"p_prompt_tokens": usage.prompt_tokens, "p_completion_tokens": usage.completion_tokens,
+                   "p_cost_usd": usage.cost_usd or 0.0, "p_model": usage.model}
+    with engine.begin() as conn:
+        if conn.execute(statement, params).rowcount != 1:
             raise TurnFailed("busy", "回复超时被其他请求接管，请刷新 / the turn lease expired, please reload", True)
-        session = db.get(InterviewSession, ctx.session_id)
-        item_id = ctx.item["id"] if ctx.item else None
-        db.add(Evaluation(
-            session_id=ctx.session_id, message_id=prepared.user_message.id, question_id=item_id, stage=ctx.stage,
-            score=evaluation.score if ctx.stage in SCORED_STAGES else 0.0, evidence=evaluation.evidence,
-            missed=evaluation.missed if ctx.stage in SCORED_STAGES else [], flags=evaluation.flags,
-            source=evaluation.source,
-        ))
-        session.interview_stage = "wrap_up" if decision.completes else decision.stage
-        reply = sessions.add_message(
-            db=db, session=session, role="assistant", content=text, kind=decision.kind,
+        reply = _insert_message(
+            conn, ctx.session_id, now, role="assistant", content=text, kind=decision.kind,
+            stage="wrap_up" if decision.completes else decision.stage,
             question_id=decision.item["id"] if decision.item else None, reply_to_id=prepared.user_message.id,
-            status="complete", **_usage_fields(usage),
+            **_usage_fields(usage),
         )
-        session.interview_stage = decision.stage
-        session.state = dict(decision.state)
-        session.is_complete = decision.completes
-        session.turn_lock_token = session.turn_lock_until = None  # released in the same UPDATE
-        _add_usage(session, usage)
-        db.add(session)
-        db.commit()
-        return TurnResult(prepared.user_message, _public(reply), session.interview_stage, session.is_complete)
+        scored = ctx.stage in SCORED_STAGES
+        conn.execute(_INSERT_EVALUATION, {
+            "session_id": ctx.session_id, "message_id": prepared.user_message.id,
+            "question_id": ctx.item["id"] if ctx.item else None, "stage": ctx.stage,
+            "score": evaluation.score if scored else 0.0, "evidence": evaluation.evidence,
+            "missed": evaluation.missed if scored else [], "flags": evaluation.flags, "source": evaluation.source,
+            "created_at": now,
+        })
+    return TurnResult(prepared.user_message, _row_public(reply), decision.stage, decision.completes)
 
 
 def _usage_fields(usage: Usage) -> dict:
@@ -556,6 +641,12 @@ def pending_answer(*, owner: str, session_id: str, engine: Engine | None = None)
             select(Message).where(Message.session_id == session_id, Message.role == "user")
             .order_by(Message.id.desc()).limit(1)
         ).scalars().first()
-        if last is None or _reply_to(db, last.id) is not None:
+        if last is None:
+            return None
+        answered = db.execute(
+            select(Message.id).where(Message.reply_to_id == last.id, Message.role == "assistant",
+                                     Message.status == "complete").limit(1)
+        ).first()
+        if answered is not None:
             return None
         return _public(last)

@@ -204,3 +204,27 @@ def _env(settings) -> dict:
     return {"DEMO_MODE": "true", "INTERVIEWER_MODEL": settings.INTERVIEWER_MODEL,
             "INTERVIEWER_API_BASE": settings.INTERVIEWER_API_BASE, "INTERVIEWER_API_KEY": settings.INTERVIEWER_API_KEY,
             "INTERVIEWER_TIMEOUT": str(settings.INTERVIEWER_TIMEOUT)}
+
+
+def test_slow_model_turn_keeps_its_lease_and_leaves_no_keeper_entry(sqlite_engine, llm_settings, llm_env,
+                                                                     monkeypatch):
+    """A model turn longer than the lease: the process's lease keeper renews it, so a second message sent
+    after the lease would have expired is still refused as busy, and the first turn stores its reply."""
+    import threading
+    import time
+
+    monkeypatch.setattr(turns, "LEASE_SECONDS", 0.4)
+    monkeypatch.setattr(turns, "LEASE_RENEW_EVERY_S", 0.1)
+    sid = _start(sqlite_engine, llm_settings)
+    llm_env.latency_s = 0.6  # each of the turn's two calls outlasts the lease
+    outcome: dict = {}
+    first = threading.Thread(target=lambda: outcome.setdefault("events", _run(sqlite_engine, llm_settings, sid,
+                                                                              INTRO, cmid="slow")))
+    first.start()
+    time.sleep(0.8)  # the lease (0.4 s) has been renewed meanwhile, not expired
+    with pytest.raises(turns.TurnBusy):
+        _run(sqlite_engine, llm_settings, sid, "另一个标签页的回答", cmid="other")
+    first.join(10)
+    assert isinstance(outcome["events"][-1], TurnResult) and not outcome["events"][-1].replayed
+    assert [m.client_message_id for m in _messages(sqlite_engine, sid) if m.role == "user"] == ["slow"]
+    assert turns._keeper.held() == 0
