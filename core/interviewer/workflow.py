@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from core.interviewer.offline import AnswerEvaluation, latin_words
@@ -132,7 +134,7 @@ def jd_match(item: dict, jd_text: str, keywords: set[str]) -> int:
     return hits
 
 
-def _pick(pool: list[dict], n: int, rng: random.Random, taken: set[str], rank=None) -> list[dict]:
+def _pick(pool: Sequence[dict], n: int, rng: random.Random, taken: set[str], rank=None) -> list[dict]:
     """n questions from pool, not already taken; best `rank` first, random order among equals."""
     candidates = [q for q in pool if q["id"] not in taken]
     keyed = [((-(rank(q) if rank else 0)), rng.random(), q) for q in candidates]
@@ -146,16 +148,13 @@ def build_plan(*, banks: Any, session_id: str, field: str, target_position: str,
                job_description: str | None = None) -> dict:
     """The interview's questions in order, deterministic for the session; no question appears twice."""
     rng = session_rng(session_id, "plan")
-    key = banks.field_key(field, target_position)
+    key = _field_key(banks, field, target_position)
     jd_text = (job_description or "").lower()
     keywords = jd_keywords(job_description)
     taken: set[str] = set()
 
-    def bank(stage: str, fkey: str, lvl: str | None) -> list[dict]:
-        try:
-            return [question_item(q) for q in banks.questions(fkey, language, stage, level=lvl)]
-        except (KeyError, LookupError, ValueError):
-            return []
+    def bank(stage: str, fkey: str, lvl: str | None) -> tuple[dict, ...]:
+        return _bank_items(banks, fkey, language, stage, lvl)
 
     rank = (lambda q: jd_match(q, jd_text, keywords)) if jd_text else None
     items: list[dict] = []
@@ -169,9 +168,31 @@ def build_plan(*, banks: Any, session_id: str, field: str, target_position: str,
             chosen.append(builtin_item(stage, language))
             taken.add(chosen[-1]["id"])
         items.extend(chosen)
-    field_terms = sorted({tag for q in bank("technical", key, None) for tag in q["tags"] if tag})
     return {"version": PLAN_VERSION, "field_key": key, "language": language, "level": level,
-            "items": items, "field_terms": field_terms[:200]}
+            "items": [question_item(q) for q in items],  # copies: the cached items are shared by every plan
+            "field_terms": list(_field_terms(banks, key, language))}
+
+
+# What a plan takes from the banks does not depend on the session: it is read once per bank, field, stage, level
+# and language (the banks are immutable and cached themselves), so starting an interview only draws from it.
+@lru_cache(maxsize=4096)
+def _field_key(banks: Any, field: str, target_position: str) -> str:
+    return banks.field_key(field, target_position)
+
+
+@lru_cache(maxsize=1024)
+def _bank_items(banks: Any, key: str, language: str, stage: str, level: str | None) -> tuple[dict, ...]:
+    try:
+        return tuple(question_item(q) for q in banks.questions(key, language, stage, level=level))
+    except (KeyError, LookupError, ValueError):
+        return ()
+
+
+@lru_cache(maxsize=256)
+def _field_terms(banks: Any, key: str, language: str) -> tuple[str, ...]:
+    """The field's technical tags, sorted (at most 200): words a reply may use without being off-topic."""
+    return tuple(sorted({tag for q in _bank_items(banks, key, language, "technical", None)
+                         for tag in q["tags"] if tag})[:200])
 
 
 def _technical(bank, key: str, level: str, count: int, rng: random.Random, taken: set[str], rank) -> list[dict]:

@@ -120,3 +120,27 @@ def test_candidate_questions_and_wrap_up():
 def test_stage_progress():
     assert [stage_progress(s)[0] for s in ("welcome", "self_intro", "technical", "project", "behavioral",
                                            "candidate_questions", "wrap_up", "completed")] == [1, 2, 3, 4, 5, 6, 7, 7]
+
+
+def test_plans_from_cached_bank_reads_match_a_cold_start_and_stay_independent(tmp_path):
+    """build_plan reads each bank slice once per process; plans stay identical to a first read, and are copies."""
+    import shutil
+
+    from core.interviewer.bank import DEFAULT_BANK_DIR
+
+    for path in DEFAULT_BANK_DIR.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    fresh = load_banks(tmp_path)  # another banks object: nothing cached for it yet
+    cases = [{"level": level, "language": language, "job_description": jd}
+             for level in ("junior", "mid", "senior") for language in ("zh-CN", "en")
+             for jd in (None, "精通 React、TypeScript 和 webpack")]
+    for n, case in enumerate(cases):
+        warm = _plan(session_id=f"cache-{n}", **case)
+        assert warm == build_plan(banks=fresh, session_id=f"cache-{n}", field="前端开发",
+                                  target_position="React前端开发工程师", **case)
+    plan = _plan(session_id="cache-mutate")
+    plan["items"][0]["key_points"].clear()
+    plan["items"][1]["tags"].append("changed")
+    plan["field_terms"].append("changed")
+    assert _plan(session_id="cache-mutate") != plan  # a stored plan never shares state with the cache
+    assert _plan(session_id="cache-mutate")["items"][0]["key_points"]
