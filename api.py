@@ -2,8 +2,9 @@
 
 Settings are read per request (through core.config.get_settings), so one `app` object follows the environment.
 Interview turns call an LLM synchronously: they run in a dedicated thread pool and stream their deltas back to
-the event loop through an asyncio.Queue. Open WebSockets stay in sync across processes and hosts through the shared
-database: one watcher task per process polls the sessions it has connections for (see SessionHub).
+the event loop in order (deltas that arrive together share one wake-up of the loop). Open WebSockets stay in sync
+across processes and hosts through the shared database: one watcher task per process polls the sessions it has
+connections for (see SessionHub).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import random
 import re
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -413,11 +415,27 @@ async def run_blocking(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
 async def iterate_in_thread(make_events: Callable[[], Iterator[Any]]) -> AsyncIterator[Any]:
     """Events of a sync generator run to its end in the turn pool, even if the consumer stops listening."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    pending: deque[tuple[str, Any]] = deque()  # filled by the worker thread, drained in order by the loop
+    arrived = asyncio.Event()
+    wake_lock = threading.Lock()
+    wake_scheduled = False
+
+    def wake() -> None:
+        nonlocal wake_scheduled
+        with wake_lock:
+            wake_scheduled = False
+        arrived.set()
 
     def put(item: tuple[str, Any]) -> None:
+        # Events that arrive while the loop has not yet woken up for earlier ones share that wake-up.
+        nonlocal wake_scheduled
+        with wake_lock:
+            pending.append(item)
+            if wake_scheduled:
+                return
+            wake_scheduled = True
         try:
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            loop.call_soon_threadsafe(wake)
         except RuntimeError:  # the loop closed (server stopping): the turn still completes and is stored
             pass
 
@@ -432,12 +450,15 @@ async def iterate_in_thread(make_events: Callable[[], Iterator[Any]]) -> AsyncIt
 
     loop.run_in_executor(turn_executor(), work)
     while True:
-        kind, item = await queue.get()
-        if kind == "done":
-            return
-        if kind == "error":
-            raise item
-        yield item
+        await arrived.wait()
+        arrived.clear()
+        while pending:
+            kind, item = pending.popleft()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item
+            yield item
 
 
 def run_turn_to_end(**kwargs: Any) -> turns.TurnResult:
@@ -462,7 +483,8 @@ def get_db() -> Iterator[Session]:
         yield db
 
 
-def current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> AuthUser:
+async def current_user(token: Annotated[str, Depends(oauth2_scheme)]) -> AuthUser:
+    """The token's user, checked on the event loop: a JWT check costs less than a hop to a worker thread."""
     try:
         return decode_access_token(token)
     except AuthError:
@@ -652,6 +674,8 @@ class SessionHub:
             pulse = pulses.get(session_id)
             if pulse is None:
                 in_background(self.close_session(session_id))
+            elif self.turn_running(owner, session_id):
+                continue  # its own broadcast follows the turn's tokens; the count is checked after the turn
             elif self._seen_counts.get(session_id) != pulse.message_count and session_id not in self._catching_up:
                 self._catching_up.add(session_id)
                 in_background(self._send_stored_replies(session_id, owner, pulse))

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from core.display import duration_minutes, session_status
@@ -136,10 +135,12 @@ def get_session(*, db: Session, owner: str, session_id: str) -> InterviewSession
     return session
 
 
+_SUMMARY_OF_ONE = select(*_SUMMARY_COLUMNS).where(
+    InterviewSession.id == bindparam("session_id"), InterviewSession.owner == bindparam("owner"))
+
+
 def get_summary(*, db: Session, owner: str, session_id: str) -> SessionSummary:
-    row = db.execute(
-        select(*_SUMMARY_COLUMNS).where(InterviewSession.id == session_id, InterviewSession.owner == owner)
-    ).first()
+    row = db.execute(_SUMMARY_OF_ONE, {"session_id": session_id, "owner": owner}).first()
     if row is None:
         raise SessionNotFound(session_id)
     return _summary(row)
@@ -175,46 +176,53 @@ class StoredReply:
 
 PULSE_BATCH = 500  # ids per IN list: far under every SQLite build's parameter limit
 
+# The live view's statements are built once (Core, bound parameters): every open WebSocket and every watcher
+# round runs them, and building an ORM statement (above all an aliased join) costs more than executing it.
+_SESSION = InterviewSession.__table__
+_MESSAGE = Message.__table__
+_ANSWER = _MESSAGE.alias("answer")
+_PUBLIC_FIELDS = tuple(MessagePublic.model_fields)
+_PULSES = select(_SESSION.c.id, _SESSION.c.owner, _SESSION.c.message_count, _SESSION.c.interview_stage,
+                 _SESSION.c.is_complete).where(_SESSION.c.id.in_(bindparam("ids", expanding=True)))
+_COMPLETE_REPLIES = (
+    select(*(_MESSAGE.c[name] for name in _PUBLIC_FIELDS))
+    .join_from(_MESSAGE, _SESSION, _SESSION.c.id == _MESSAGE.c.session_id)
+    .where(_MESSAGE.c.session_id == bindparam("session_id"), _SESSION.c.owner == bindparam("owner"),
+           _MESSAGE.c.role == "assistant", _MESSAGE.c.status == "complete")
+)
+_LATEST_REPLY_ID = _COMPLETE_REPLIES.with_only_columns(_MESSAGE.c.id).order_by(_MESSAGE.c.id.desc()).limit(1)
+_REPLIES_AFTER = (
+    _COMPLETE_REPLIES.add_columns(*(_ANSWER.c[name].label(f"answer_{name}") for name in _PUBLIC_FIELDS))
+    .outerjoin(_ANSWER, _ANSWER.c.id == _MESSAGE.c.reply_to_id)
+    .where(_MESSAGE.c.id > bindparam("after_id")).order_by(_MESSAGE.c.id)
+)
+
 
 def read_pulses(*, db: Session, owners: Mapping[str, str]) -> dict[str, SessionPulse]:
     """Pulses of the sessions (id → owner) that still exist and are that owner's; a missing id was deleted."""
     ids, pulses = list(owners), {}
     for start in range(0, len(ids), PULSE_BATCH):
-        rows = db.execute(
-            select(InterviewSession.id, InterviewSession.owner, InterviewSession.message_count,
-                   InterviewSession.interview_stage, InterviewSession.is_complete)
-            .where(InterviewSession.id.in_(ids[start:start + PULSE_BATCH]))
-        ).all()
+        rows = db.execute(_PULSES, {"ids": ids[start:start + PULSE_BATCH]}).all()
         pulses |= {sid: SessionPulse(count, stage, complete)
                    for sid, owner, count, stage, complete in rows if owners[sid] == owner}
     return pulses
 
 
-def _complete_replies(owner: str, session_id: str):
-    return (select(Message).join(InterviewSession, InterviewSession.id == Message.session_id)
-            .where(Message.session_id == session_id, InterviewSession.owner == owner,
-                   Message.role == "assistant", Message.status == "complete"))
-
-
 def latest_reply_id(*, db: Session, owner: str, session_id: str) -> int:
     """Id of the session's newest complete interviewer message (0 if none): where a live view starts."""
-    query = _complete_replies(owner, session_id).with_only_columns(Message.id).order_by(Message.id.desc()).limit(1)
-    return db.execute(query).scalar() or 0
+    return db.execute(_LATEST_REPLY_ID, {"session_id": session_id, "owner": owner}).scalar() or 0
 
 
 def list_replies_after(*, db: Session, owner: str, session_id: str, after_id: int) -> list[StoredReply]:
     """Complete interviewer messages with an id above `after_id`, oldest first, each with its answer."""
-    answer = aliased(Message)
-    rows = db.execute(
-        _complete_replies(owner, session_id).add_columns(answer)
-        .outerjoin(answer, answer.id == Message.reply_to_id)
-        .where(Message.id > after_id).order_by(Message.id)
-    ).all()
-    return [StoredReply(_public(reply), _public(user) if user is not None else None) for reply, user in rows]
+    rows = db.execute(_REPLIES_AFTER, {"session_id": session_id, "owner": owner, "after_id": after_id}).all()
+    width = len(_PUBLIC_FIELDS)
+    return [StoredReply(_public(row[:width]), _public(row[width:]) if row[width] is not None else None)
+            for row in rows]
 
 
-def _public(message: Message) -> MessagePublic:
-    return MessagePublic.model_validate(message, from_attributes=True)
+def _public(values: tuple) -> MessagePublic:
+    return MessagePublic.model_validate(dict(zip(_PUBLIC_FIELDS, values, strict=True)))
 
 
 def delete_session(*, db: Session, owner: str, session_id: str) -> None:

@@ -155,3 +155,35 @@ def test_summary_of_a_loaded_session_matches_the_list_row(db):
     [listed] = sessions.list_session_summaries(db=db, owner="alice")
     loaded = sessions.get_session(db=db, owner="alice", session_id=s.id)
     assert sessions.summarize_session(loaded) == listed
+
+
+def test_live_view_reads_complete_replies_with_their_answers(db):
+    s = make_session(db)
+    welcome = sessions.add_message(db=db, session=s, role="assistant", content="欢迎", kind="question")
+    answer = sessions.add_message(db=db, session=s, role="user", content="我做前端", client_message_id="c-1")
+    reply = sessions.add_message(db=db, session=s, role="assistant", content="说说 React", kind="follow_up",
+                                 reply_to_id=answer.id)
+    sessions.add_message(db=db, session=s, role="assistant", content="半截", status="incomplete")
+    db.commit()
+    assert sessions.latest_reply_id(db=db, owner="alice", session_id=s.id) == reply.id
+    assert sessions.latest_reply_id(db=db, owner="bob", session_id=s.id) == 0
+    stored = sessions.list_replies_after(db=db, owner="alice", session_id=s.id, after_id=0)
+    pairs = [(r.reply.id, r.answer.id if r.answer else None) for r in stored]
+    assert pairs == [(welcome.id, None), (reply.id, answer.id)]
+    assert stored[1].reply.content == "说说 React" and stored[1].reply.kind == "follow_up"
+    assert stored[1].answer.client_message_id == "c-1" and stored[1].answer.role == "user"
+    assert stored[1].reply == sessions.MessagePublic.model_validate(reply, from_attributes=True)
+    assert [r.reply.id for r in sessions.list_replies_after(db=db, owner="alice", session_id=s.id,
+                                                            after_id=welcome.id)] == [reply.id]
+    assert sessions.list_replies_after(db=db, owner="bob", session_id=s.id, after_id=0) == []
+
+
+def test_pulses_leave_out_deleted_and_foreign_sessions(db):
+    mine, gone, theirs = make_session(db), make_session(db), make_session(db, owner="bob")
+    add_exchange(db, mine, n=2)
+    sessions.delete_session(db=db, owner="alice", session_id=gone.id)
+    pulses = sessions.read_pulses(db=db, owners={mine.id: "alice", gone.id: "alice", theirs.id: "alice"})
+    assert pulses == {mine.id: sessions.SessionPulse(4, "welcome", False)}
+    assert sessions.get_summary(db=db, owner="alice", session_id=mine.id).message_count == 4
+    with pytest.raises(sessions.SessionNotFound):
+        sessions.get_summary(db=db, owner="alice", session_id=theirs.id)
