@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from core.display import duration_minutes, session_status
@@ -79,20 +83,29 @@ def create_session(
 ) -> InterviewSession:
     """A new, empty session owned by `owner` (the interviewer adds the plan and welcome)."""
     info = validate_create(info)
-    if max_sessions is not None and count_sessions(db=db, owner=owner) >= max_sessions:
-        raise SessionLimitReached(
-            f"最多保留 {max_sessions} 个面试会话，请先删除旧会话 / at most {max_sessions} sessions per user"
-        )
+    check_session_limit(db=db, owner=owner, max_sessions=max_sessions)
     session = InterviewSession(owner=owner, **info.model_dump())
     db.add(session)
     db.flush()
-    _remember_last_session(db=db, owner=owner, session_id=session.id)
+    remember_last_session(db=db, owner=owner, session_id=session.id)
     db.commit()
     return session
 
 
-def count_sessions(*, db: Session, owner: str) -> int:
-    return db.execute(select(func.count()).where(InterviewSession.owner == owner)).scalar_one()
+_COUNT_OWN = select(func.count()).select_from(InterviewSession.__table__).where(
+    InterviewSession.__table__.c.owner == bindparam("owner"))
+
+
+def count_sessions(*, db: Session | Connection, owner: str) -> int:
+    return db.execute(_COUNT_OWN, {"owner": owner}).scalar_one()
+
+
+def check_session_limit(*, db: Session | Connection, owner: str, max_sessions: int | None) -> None:
+    """SessionLimitReached when `owner` already has `max_sessions` sessions (None: no limit)."""
+    if max_sessions is not None and count_sessions(db=db, owner=owner) >= max_sessions:
+        raise SessionLimitReached(
+            f"最多保留 {max_sessions} 个面试会话，请先删除旧会话 / at most {max_sessions} sessions per user"
+        )
 
 
 _SUMMARY_COLUMNS = (
@@ -249,30 +262,42 @@ def touch_session(*, db: Session, owner: str, session_id: str, when: datetime | 
     """Mark activity now (moves the session to the top) and remember it as the user's open session."""
     get_session(db=db, owner=owner, session_id=session_id)
     db.execute(update(InterviewSession).where(InterviewSession.id == session_id).values(last_activity=when or utcnow()))
-    _remember_last_session(db=db, owner=owner, session_id=session_id)
+    remember_last_session(db=db, owner=owner, session_id=session_id)
     db.commit()
 
 
 def open_session(*, db: Session, owner: str, session_id: str) -> None:
     """Record that the user opened this session (server-side, so a refresh or another device restores it)."""
     get_session(db=db, owner=owner, session_id=session_id)
-    _remember_last_session(db=db, owner=owner, session_id=session_id)
+    remember_last_session(db=db, owner=owner, session_id=session_id)
     db.commit()
 
 
-def last_open_session_id(*, db: Session, owner: str) -> str | None:
-    state = db.get(UserState, owner)
-    return state.last_session_id if state else None
+# The user's last open session is read and written with Core statements only (never through the ORM identity map),
+# so every reader sees the latest write; the write is one atomic upsert on both databases.
+_USER_STATE = UserState.__table__
+_LAST_OPEN = select(_USER_STATE.c.last_session_id).where(_USER_STATE.c.owner == bindparam("owner"))
 
 
-def _remember_last_session(*, db: Session, owner: str, session_id: str) -> None:
-    state = db.get(UserState, owner)
-    if state is None:
-        db.add(UserState(owner=owner, last_session_id=session_id))
-    else:
-        state.last_session_id = session_id
-        state.updated_at = utcnow()
-        db.add(state)
+def _upsert_last_open(insert_for_dialect) -> Any:
+    statement = insert_for_dialect(_USER_STATE)
+    return statement.on_conflict_do_update(
+        index_elements=[_USER_STATE.c.owner],
+        set_={"last_session_id": statement.excluded.last_session_id, "updated_at": statement.excluded.updated_at},
+    )
+
+
+_REMEMBER = {"sqlite": _upsert_last_open(sqlite_insert), "postgresql": _upsert_last_open(postgresql_insert)}
+
+
+def last_open_session_id(*, db: Session | Connection, owner: str) -> str | None:
+    return db.execute(_LAST_OPEN, {"owner": owner}).scalar()
+
+
+def remember_last_session(*, db: Session | Connection, owner: str, session_id: str) -> None:
+    """Record `session_id` as the user's open session (caller commits)."""
+    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    db.execute(_REMEMBER[dialect], {"owner": owner, "last_session_id": session_id, "updated_at": utcnow()})
 
 
 def add_message(*, db: Session, session: InterviewSession, role: str, content: str, **fields) -> Message:

@@ -127,32 +127,31 @@ def _public(message: Message) -> MessagePublic:
 
 def start_interview(*, owner: str, info: dict | InterviewSessionCreate, engine: Engine | None = None,
                     settings: Settings | None = None) -> StartResult:
-    """Create the session, build its plan and store the welcome message (templates only: never fails on a model)."""
+    """Create the session with its plan and welcome message in one transaction (templates only: never fails on a
+    model); SessionLimitReached at MAX_SESSIONS_PER_USER."""
     from core.interviewer.bank import load_banks
 
     settings = settings or get_settings()
     engine = engine or get_engine()
-    with session_scope(engine) as db:
-        session = sessions.create_session(db=db, owner=owner, info=info, max_sessions=settings.MAX_SESSIONS_PER_USER)
-        try:
-            plan = build_plan(banks=load_banks(), session_id=session.id, field=session.field,
-                              target_position=session.target_position, level=session.level,
-                              language=session.language, job_description=session.job_description)
-            first = plan_items(plan)[0]
-            text = offline.compose_welcome(language=session.language, candidate_name=session.candidate_name,
-                                           position=session.target_position, question=first["question"],
-                                           rng=session_rng(session.id, "welcome"))
-            session.plan, session.state = plan, initial_state()
-            message = sessions.add_message(db=db, session=session, role="assistant", content=text, kind="welcome",
-                                           question_id=first["id"])
-            session.interview_stage = first["stage"]
-            db.add(session)
-            db.commit()
-        except Exception:
-            db.rollback()
-            sessions.delete_session(db=db, owner=owner, session_id=session.id)
-            raise
-        return StartResult(session=session, message=_public(message))
+    info = sessions.validate_create(info)
+    now = utcnow()
+    session = InterviewSession(owner=owner, **info.model_dump(), created_at=now, last_activity=now)
+    plan = build_plan(banks=load_banks(), session_id=session.id, field=session.field,
+                      target_position=session.target_position, level=session.level, language=session.language,
+                      job_description=session.job_description)
+    first = plan_items(plan)[0]
+    text = offline.compose_welcome(language=session.language, candidate_name=session.candidate_name,
+                                   position=session.target_position, question=first["question"],
+                                   rng=session_rng(session.id, "welcome"))
+    session.plan, session.state, session.interview_stage = plan, initial_state(), first["stage"]
+    session.message_count = 1  # the welcome
+    with engine.begin() as conn:
+        sessions.check_session_limit(db=conn, owner=owner, max_sessions=settings.MAX_SESSIONS_PER_USER)
+        conn.execute(_INSERT_SESSION, {column.name: getattr(session, column.name) for column in _TABLE.columns})
+        welcome = _insert_message(conn, session.id, now, role="assistant", content=text, kind="welcome",
+                                  stage="welcome", question_id=first["id"])
+        sessions.remember_last_session(db=conn, owner=owner, session_id=session.id)
+    return StartResult(session=session, message=_row_public(welcome))
 
 
 # -- the lease -----------------------------------------------------------------------------------------------------
@@ -279,6 +278,7 @@ _TAKE_LEASE_READ = _TAKE_OWN_LEASE.returning(*_SESSION_COLUMNS)
 _READ_MESSAGES = (select(*(_MSG.c[name] for name in _Row._fields))
                   .where(_MSG.c.session_id == bindparam("p_id", type_=_MSG.c.session_id.type)).order_by(_MSG.c.id))
 _INSERT_MESSAGE = insert(_MSG)
+_INSERT_SESSION = insert(_TABLE)
 _INSERT_EVALUATION = insert(_EVAL)
 _COUNT_ANSWER = (update(_TABLE).where(_TABLE.c.id == _param("p_id", "id"))
                  .values(message_count=_TABLE.c.message_count + 1, last_activity=_param("p_now", "last_activity")))
