@@ -49,6 +49,7 @@ from core.auth import (
 from core.config import get_settings
 from core.db import get_engine, session_scope
 from core.display import field_remix_icon
+from core.interviewer import engine as interviewer_engine
 from core.interviewer import turns
 from core.models import LANGUAGES, LEVELS, MAX_MESSAGE_CHARS, SessionSummary
 from core.ratelimit import hit_turn_limit, parse_rate
@@ -927,6 +928,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(get_engine)
     await run_in_threadpool(ensure_auth_config)
     turn_executor()
+    # With a model configured, load its client (LiteLLM: seconds of import) in the background now rather than in
+    # the first candidate's turn; requests are served meanwhile, and a turn that arrives first waits for it.
+    threading.Thread(target=interviewer_engine.warm_up, args=(settings,), daemon=True, name="llm-warm-up").start()
     yield
     await hub.stop_watching()
     await run_in_threadpool(shutdown_executor)

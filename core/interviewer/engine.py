@@ -84,6 +84,14 @@ def uses_llm(settings: Settings) -> bool:
     return bool(settings.INTERVIEWER_MODEL)
 
 
+def warm_up(settings: Settings) -> None:
+    """Load the model client ahead of the first turn when a model is configured; offline, nothing to load."""
+    if uses_llm(settings):
+        from core.interviewer.llm import load
+
+        load()
+
+
 def llm_settings(settings: Settings, *, temperature: float = 0.4):
     from core.interviewer.llm import LLMSettings
 

@@ -176,6 +176,11 @@ def _get_litellm() -> Any:
     return _litellm
 
 
+def load() -> None:
+    """Import and configure litellm now (a server does it at start-up, so no user's first turn waits for it)."""
+    _get_litellm()
+
+
 def _completion(messages: list[dict], settings: LLMSettings, *, stream: bool, json_mode: bool) -> Any:
     """The one place that builds a LiteLLM call."""
     kwargs: dict[str, Any] = {
