@@ -100,8 +100,14 @@ def m002_message_lookup_index(conn: Connection) -> None:
 
 
 def _lock_for_migrations(conn: Connection) -> None:
+    """One process migrates at a time (`uvicorn --workers N` starts them together); the others wait, then find
+    the migrations applied."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(74201)"))
+    elif conn.dialect.name == "sqlite":
+        # The sqlite3 module opens a transaction only before INSERT/UPDATE/DELETE, so the DDL and the read of
+        # schema_migrations would run unlocked: take the write lock first (waits up to busy_timeout).
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def migrate(engine: Engine) -> list[str]:

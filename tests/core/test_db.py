@@ -83,3 +83,31 @@ def test_concurrent_interviews_on_one_sqlite_file_never_hit_database_is_locked(s
     for t in threads:
         t.join()
     assert errors == []
+
+
+def _migrate_in_a_new_process(url: str, at: float):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # Each process imports first, then starts migrating at the same wall-clock moment `at`.
+    script = (f"import time\nfrom core import db\ntime.sleep(max(0.0, {at!r} - time.time()))\n"
+              f"db.get_engine({url!r})\nprint('ok')")
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_workers_starting_together_on_a_new_database_all_migrate_it(db_url):
+    """`uvicorn --workers N` on a fresh database: every worker migrates at start-up, at the same moment;
+    one applies the migrations, the others wait and find them done (none fails to start)."""
+    import time
+
+    at = time.time() + 4.0
+    workers = [_migrate_in_a_new_process(db_url, at) for _ in range(4)]
+    outcomes = [worker.communicate(timeout=120) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * 4, [err[-800:] for _, err in outcomes]
+    engine = dbmod.get_engine(db_url)
+    with engine.connect() as conn:
+        applied = [row[0] for row in conn.execute(text("SELECT name FROM schema_migrations ORDER BY name"))]
+    assert applied == sorted(name for name, _ in dbmod.MIGRATIONS)
