@@ -67,6 +67,19 @@ def cpu_seconds(pid: int | None = None) -> float:
     return total
 
 
+def worker_cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU time of each direct child of `pid` (the uvicorn workers), from /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid):
+            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
@@ -198,9 +211,12 @@ def bench_interviews(args: argparse.Namespace, tmp: Path, workers: int) -> None:
             single_wall = statistics.median(asyncio.run(interviews(server, 1, args.turns))[0] for _ in range(3))
             calls_before = len(llm.requests)
             server_cpu, bench_cpu = cpu_seconds(server.process.pid), cpu_seconds()
+            per_worker = worker_cpu_seconds(server.process.pid)
             wall, results = asyncio.run(interviews(server, args.interviews, args.turns))
             calls = len(llm.requests) - calls_before
             server_cpu, bench_cpu = cpu_seconds(server.process.pid) - server_cpu, cpu_seconds() - bench_cpu
+            per_worker = {pid: cpu - per_worker.get(pid, 0.0)
+                          for pid, cpu in worker_cpu_seconds(server.process.pid).items()}
         finally:
             server.stop()
             problems = [line for line in server.log().splitlines() if "Error" in line or "error" in line]
@@ -215,6 +231,8 @@ def bench_interviews(args: argparse.Namespace, tmp: Path, workers: int) -> None:
           f"{args.interviews * args.turns / wall:.1f} turns/s")
     print(f"    CPU during the concurrent run: server {server_cpu:.1f} s ({server_cpu / wall:.0%} of one core), "
           f"this process (clients + fake LLM) {bench_cpu:.1f} s; {os.cpu_count()} cores")
+    if workers > 1:
+        print("    CPU per worker process: " + ", ".join(f"{cpu:.1f} s" for cpu in sorted(per_worker.values())))
     print(f"    server CPU per turn {server_cpu * 1000 / (args.interviews * args.turns):.1f} ms "
           f"(interview start, WebSocket frames and {calls / max(1, args.interviews * args.turns):.1f} LLM calls)")
     print(f"    ratio {wall / single_wall:.2f}x (target <= 3x)   token frames {sum(r['tokens'] for r in results)}   "
