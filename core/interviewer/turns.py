@@ -178,15 +178,15 @@ def _lease_params(session_id: str, token: str, now: datetime, owner: str | None 
     return params | ({"p_owner": owner} if owner is not None else {})
 
 
-def _acquire_lease(db: Session | Connection, session_id: str, token: str, owner: str | None = None) -> bool:
-    """The atomic UPDATE ... WHERE the lease is free or expired; False when another turn holds it."""
-    statement = _TAKE_ANY_LEASE if owner is None else _TAKE_OWN_LEASE
-    return db.execute(statement, _lease_params(session_id, token, utcnow(), owner)).rowcount == 1
+def _acquire_lease(db: Session | Connection, session_id: str, token: str) -> bool:
+    """The atomic UPDATE ... WHERE the lease is free or expired; False when another turn holds it.
+    (A turn takes it together with reading the session: see _prepare_turn.)"""
+    return db.execute(_TAKE_ANY_LEASE, _lease_params(session_id, token, utcnow())).rowcount == 1
 
 
-def _renew_lease(db: Session | Connection, session_id: str, token: str) -> bool:
+def _renew_lease(db: Session | Connection, session_id: str, token: str) -> None:
     params = {"p_id": session_id, "p_token": token, "p_until": utcnow() + timedelta(seconds=LEASE_SECONDS)}
-    return db.execute(_RENEW_LEASE, params).rowcount == 1
+    db.execute(_RENEW_LEASE, params)
 
 
 def _clear_lease(db: Session | Connection, session_id: str, token: str) -> None:
