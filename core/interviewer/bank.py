@@ -27,6 +27,7 @@ LEVELS = ("junior", "mid", "senior")
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 MIN_TECHNICAL_QUESTIONS = 15
+TARGET_TECHNICAL_QUESTIONS = 40  # what an interview-ready field bank holds (content_problems)
 DEFAULT_BANK_DIR = Path(__file__).resolve().parents[2] / "data" / "question_banks"
 
 Stage = Literal["self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up"]
@@ -47,15 +48,36 @@ class _BankModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
-# One thing a good answer covers, with the terms a rule-based scorer looks for.
+# One thing a good answer covers: the words candidates use for it, how an interviewer asks for it when it is
+# missing, and what a strong answer says about it (the report's outline is built from these, never the whole rubric).
 class KeyPoint(_BankModel):
     point: Text
     synonyms: tuple[Text, ...] = ()
+    ask: Text | None = None  # one interviewer question that invites exactly this point, e.g. when it was missed
+    model: Text | None = None  # one or two sentences of a strong answer on this point, in prose
 
     @property
     def terms(self) -> tuple[str, ...]:
         """The point and its synonyms, lower-cased and de-duplicated, for substring matching."""
         return tuple(dict.fromkeys(term.lower() for term in (self.point, *self.synonyms)))
+
+
+# A common wrong belief on a question: the phrases that assert it, the polite challenge an interviewer answers it
+# with, and the correction the report gives.
+class Misconception(_BankModel):
+    claim: Text  # the wrong belief, as the report names it
+    cues: tuple[Text, ...] = Field(min_length=1)  # a sentence asserting it contains one cue; "a&b": a and b together
+    unless: tuple[Text, ...] = ()  # a sentence that also contains one of these does not assert it
+    challenge: Text  # the interviewer's polite challenge, one question
+    correction: Text  # what is actually true, one or two sentences
+
+    @field_validator("cues", "unless")
+    @classmethod
+    def _no_empty_parts(cls, cues: tuple[str, ...]) -> tuple[str, ...]:
+        for cue in cues:
+            if any(not part.strip() for part in cue.split("&")):
+                raise ValueError(f"cue {cue!r} has an empty part around '&'")
+        return cues
 
 
 # One interview question (a single ask), what a good answer covers, and how to probe a thin answer.
@@ -64,14 +86,22 @@ class Question(_BankModel):
     stage: Stage
     level: Level = "any"
     question: Text
-    key_points: tuple[KeyPoint, ...] = Field(min_length=1)
+    key_points: tuple[KeyPoint, ...] = Field(min_length=1)  # most important first
     tags: tuple[Text, ...] = ()
-    follow_ups: tuple[Text, ...] = Field(default=(), max_length=2)
+    follow_ups: tuple[Text, ...] = Field(default=(), max_length=3)  # harder follow-ups a strong answer earns
+    simpler: Text | None = None  # the same question asked more simply, for a weak answer (asked at most once)
+    misconceptions: tuple[Misconception, ...] = ()
 
     @field_validator("tags")
     @classmethod
     def _lower_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(tag.lower() for tag in tags)
+
+    def interviewer_lines(self) -> list[str]:
+        """Every line an interviewer may say for this question: each must ask exactly one question."""
+        lines = [self.question, *self.follow_ups, *([self.simpler] if self.simpler else [])]
+        lines += [point.ask for point in self.key_points if point.ask]
+        return lines + [m.challenge for m in self.misconceptions]
 
 
 # The content of one file: one field (or the general bank) in one language.
@@ -80,12 +110,22 @@ class QuestionBank(_BankModel):
     key: Text
     language: Language
     aliases: tuple[Text, ...] = ()
+    # Groups of interchangeable words in this field ("加锁", "上锁", "lock"): a term matches any word of its group.
+    concepts: tuple[tuple[Text, ...], ...] = ()
     questions: tuple[Question, ...] = Field(min_length=1)
 
     @field_validator("aliases")
     @classmethod
     def _normalize_aliases(cls, aliases: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_normalize_text(alias) for alias in aliases)
+
+    @field_validator("concepts")
+    @classmethod
+    def _real_groups(cls, groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        for group in groups:
+            if len(group) < 2:
+                raise ValueError(f"a concept group needs at least two words: {list(group)}")
+        return groups
 
     @model_validator(mode="after")
     def _known_field(self) -> QuestionBank:
@@ -167,7 +207,7 @@ def _load_banks_cached(directory: Path) -> QuestionBanks:
     return QuestionBanks(bank for _, bank in loaded)
 
 
-def _read_bank(path: Path) -> QuestionBank:
+def _read_bank(path: Path, *, complete: bool = False) -> QuestionBank:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except (OSError, UnicodeDecodeError) as exc:
@@ -188,7 +228,97 @@ def _read_bank(path: Path) -> QuestionBank:
     if bank.key != GENERAL_KEY and technical < MIN_TECHNICAL_QUESTIONS:
         raise BankError(f"{path}: only {technical} technical questions; a field bank needs at least "
                         f"{MIN_TECHNICAL_QUESTIONS}")
+    if complete and (problems := content_problems(bank)):
+        more = f" (and {len(problems) - 1} more; run `python -m core.interviewer.check`)" if len(problems) > 1 else ""
+        raise BankError(f"{path}: {problems[0]}{more}")
     return bank
+
+
+SCORED_STAGES = ("self_intro", "technical", "project", "behavioral")
+MIN_TECHNICAL_PER_LEVEL = 10
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def content_problems(bank: QuestionBank, *, min_technical: int = TARGET_TECHNICAL_QUESTIONS) -> list[str]:
+    """What keeps a bank from being interview-ready, one line per problem (empty: ready).
+
+    Every interviewer line asks one thing in the bank's language; every scored question has a simpler
+    rephrase and key points with synonyms, an interviewer's ask and a model sentence; technical questions carry
+    misconceptions and 1-3 harder follow-ups; an English bank has no Chinese in it at all.
+    """
+    problems: list[str] = []
+    for q in bank.questions:
+        problems += [f"{q.id}: {p}" for p in _question_problems(q, bank.language)]
+    technical = [q for q in bank.questions if q.stage == "technical"]
+    if bank.key != GENERAL_KEY:
+        if len(technical) < min_technical:
+            problems.append(f"only {len(technical)} technical questions; a field bank needs {min_technical}")
+        per_level = {level: sum(q.level == level for q in technical) for level in LEVELS}
+        thin = {level: n for level, n in per_level.items() if n < MIN_TECHNICAL_PER_LEVEL * min_technical // 40}
+        if thin:
+            problems.append(f"too few technical questions at levels {thin}")
+    for group in bank.concepts:
+        problems += [f"concept group {list(group)}: {p}" for p in _language_problems(group, bank.language)]
+    return problems
+
+
+def _question_problems(q: Question, language: str) -> list[str]:
+    problems = []
+    for line in q.interviewer_lines():
+        marks = line.count("?") + line.count("？")
+        if marks > 1 or line.rstrip()[-1:] not in "?？。.":
+            problems.append(f"must ask one thing (one question mark at most) and end with ？ or 。: {line!r}")
+    texts = [q.question, *q.follow_ups, q.simpler or "", *q.tags]
+    for point in q.key_points:
+        texts += [point.point, *point.synonyms, point.ask or "", point.model or ""]
+    for m in q.misconceptions:
+        texts += [m.claim, *m.cues, *m.unless, m.challenge, m.correction]
+    problems += _language_problems([t for t in texts if t], language, exempt=q.tags)
+    problems += _self_triggering(q)
+    if q.stage not in SCORED_STAGES:
+        return problems
+    if not q.simpler:
+        problems.append("no simpler rephrase (simpler)")
+    for point in q.key_points:
+        if len(point.synonyms) < 2:
+            problems.append(f"key point {point.point!r}: needs at least 2 synonyms")
+        if not point.ask:
+            problems.append(f"key point {point.point!r}: no ask")
+        if not point.model:
+            problems.append(f"key point {point.point!r}: no model sentence")
+    if q.stage == "technical":
+        if not 3 <= len(q.key_points) <= 5:
+            problems.append(f"{len(q.key_points)} key points; a technical question has 3-5")
+        if not q.misconceptions:
+            problems.append("no misconceptions")
+        if not q.follow_ups:
+            problems.append("no harder follow-up")
+        if q.level not in LEVELS:
+            problems.append(f"technical questions have a level ({', '.join(LEVELS)}), not {q.level!r}")
+    return problems
+
+
+def _self_triggering(q: Question) -> list[str]:
+    """A misconception whose cue appears (plainly) in the question's own model sentences or correction would
+    challenge a candidate who says the right thing."""
+    right = [point.model.lower() for point in q.key_points if point.model]
+    problems = []
+    for m in q.misconceptions:
+        for text in [*right, m.correction.lower()]:
+            if any(u.lower() in text for u in m.unless):
+                continue
+            for cue in m.cues:
+                if all(part.strip().lower() in text for part in cue.split("&")):
+                    problems.append(f"misconception {m.claim!r}: cue {cue!r} fires on a correct sentence: {text!r}")
+    return problems
+
+
+def _language_problems(texts: Iterable[str], language: str, exempt: Iterable[str] = ()) -> list[str]:
+    """English banks must not contain Chinese (English answers could never match it)."""
+    if language != "en":
+        return []
+    exempt = set(exempt)
+    return [f"Chinese text in an English bank: {text!r}" for text in texts if text not in exempt and _CJK.search(text)]
 
 
 def _check_across_banks(loaded: list[tuple[Path, QuestionBank]]) -> None:
