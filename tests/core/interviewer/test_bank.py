@@ -245,7 +245,7 @@ def test_unknown_level_names_the_file_question_and_value(tmp_path):
     (lambda d: d["questions"][0].update(key_points=[]), r"questions\[0\].*key_points"),
     (lambda d: d["questions"][0].update(follow_ups=["a？", "b？", "c？", "d？"]), r"questions\[0\].*follow_ups"),
     (lambda d: d["questions"][0].update(misconceptions=[
-        {"claim": "x", "cues": ["a&"], "challenge": "y？", "correction": "z"}]), r"questions\[0\].*cue .a&. has an empty"),
+        {"claim": "x", "cues": ["a&"], "challenge": "y？", "correction": "z"}]), r"cue .a&. has an empty"),
     (lambda d: d["questions"][0].update(answer="x"), r"questions\[0\].*answer"),
     (lambda d: d.update(language="fr"), r"language"),
     (lambda d: d.update(field="前端"), r"field for key 'frontend' must be '前端开发'"),
