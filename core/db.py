@@ -5,16 +5,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from core.config import get_settings
+from core.migrations import MIGRATIONS
 
 SQLITE_BUSY_TIMEOUT_S = 30
 _engines: dict[str, Engine] = {}
@@ -94,25 +95,7 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 
 # --- migrations ------------------------------------------------------------------------------------------
-# Each migration runs once, in order, recorded in schema_migrations; all are safe to re-run.
-
-Migration = Callable[[Connection], None]
-MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
-
-
-@migration
-def m001_initial_tables(conn: Connection) -> None:
-    SQLModel.metadata.create_all(conn, checkfirst=True)
-
-
-@migration
-def m002_message_lookup_index(conn: Connection) -> None:
-    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_message_session_created ON message (session_id, id)"))
+# The steps are frozen in core.migrations; here they are applied once each, in order, under a lock.
 
 
 def _lock_for_migrations(conn: Connection) -> None:

@@ -163,7 +163,29 @@ class Evaluation(SQLModel, table=True):
     evidence: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     missed: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     flags: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # One decision per key point: {"point", "status": covered | unclear | missed, "evidence": [quotes]}
+    points: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    # What else the evaluator noticed: an asserted misconception, numbers and technologies the answer named ...
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
     source: str = Field(default="offline", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# One answer in the question drill, with what the evaluator made of it; the candidate's own history.
+class DrillAttempt(SQLModel, table=True):
+    __tablename__ = "drill_attempt"
+    __table_args__ = (Index("ix_drill_attempt_owner_created", "owner", "created_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    owner: str = Field(max_length=64)
+    question_id: str = Field(max_length=64)
+    field: str = Field(max_length=20)
+    language: str = Field(max_length=10)
+    stage: str = Field(max_length=32)
+    level: str = Field(max_length=10)
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    score: float = 0.0
+    result: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
