@@ -10,7 +10,13 @@ from pydantic import field_validator
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# The interview's stages in order: the one definition every module and client uses.
 STAGES = ("welcome", "self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up", "completed")
+INTERVIEW_STAGES = STAGES[:-1]  # the seven a progress bar shows
+QUESTION_STAGES = ("self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up")
+SCORED_STAGES = ("self_intro", "technical", "project", "behavioral")
+# The report's five dimensions, in display order.
+DIMENSIONS = ("knowledge", "communication", "logic", "project", "fit")
 LEVELS = ("junior", "mid", "senior")
 LANGUAGES = ("zh-CN", "en")
 ROLES = ("assistant", "user")

@@ -28,9 +28,8 @@ from sqlalchemy.engine import Engine
 from core.config import get_settings
 from core.display import DEFAULT_TIMEZONE, duration_minutes, session_status, time_zone
 from core.i18n import t
-from core.models import STAGES, InterviewSession, Message, Report, utcnow
+from core.models import DIMENSIONS, STAGES, InterviewSession, Message, Report, utcnow
 
-DIMENSIONS = ("knowledge", "communication", "logic", "project", "fit")
 EXPORT_FORMATS = ("csv", "xlsx", "json")
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",

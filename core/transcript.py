@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from core.i18n import t
-from core.models import Report
+from core.models import DIMENSIONS, Report
 from core.sessions import SessionHistory
 
-DIMENSIONS = ("knowledge", "communication", "logic", "project", "fit")
 FORMAT_VERSION = 1
 
 
