@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from core.models import SCORED_STAGES
+
 FIELD_NAMES: dict[str, str] = {
     "frontend": "前端开发",
     "backend": "后端开发",
@@ -143,6 +145,7 @@ class QuestionBanks:
         self._banks = {(bank.key, bank.language): bank for bank in banks}
         self._by_id = {q.id: q for bank in self._banks.values() for q in bank.questions}
         self._aliases = _alias_table(self._banks.values())
+        self._concepts: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
 
     def field_key(self, field_text: str, target_position: str = "") -> str:
         """The field key for free text ("Java后端", "SRE"), from the field first, then the position; else general."""
@@ -191,6 +194,18 @@ class QuestionBanks:
         """(key, canonical name) for the seven fields, then general."""
         return [*FIELD_NAMES.items(), (GENERAL_KEY, GENERAL_NAME)]
 
+    def concepts(self, key: str, language: str) -> dict[str, tuple[str, ...]]:
+        """Word → its concept-group fellows, from that bank's groups only (a word means what it means in its
+        field: the general bank's 量化 is "quantify", the AI bank's is "quantisation")."""
+        cached = self._concepts.get((key, language))
+        if cached is None:
+            from core.interviewer.judge import concept_index
+
+            bank = self._banks.get((key, language))
+            groups = list(bank.concepts) if bank is not None else []
+            cached = self._concepts[(key, language)] = concept_index(groups)
+        return cached
+
 
 def load_banks(directory: Path | None = None) -> QuestionBanks:
     """Every bank in `directory` (default: the shipped banks), validated; cached per resolved directory."""
@@ -234,7 +249,6 @@ def _read_bank(path: Path, *, complete: bool = False) -> QuestionBank:
     return bank
 
 
-SCORED_STAGES = ("self_intro", "technical", "project", "behavioral")
 MIN_TECHNICAL_PER_LEVEL = 10
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
@@ -249,6 +263,7 @@ def content_problems(bank: QuestionBank, *, min_technical: int = TARGET_TECHNICA
     problems: list[str] = []
     for q in bank.questions:
         problems += [f"{q.id}: {p}" for p in _question_problems(q, bank.language)]
+        problems += [f"{q.id}: {p}" for p in _unrecognised_models(q, bank)]
     technical = [q for q in bank.questions if q.stage == "technical"]
     if bank.key != GENERAL_KEY:
         if len(technical) < min_technical:
@@ -295,6 +310,29 @@ def _question_problems(q: Question, language: str) -> list[str]:
             problems.append("no harder follow-up")
         if q.level not in LEVELS:
             problems.append(f"technical questions have a level ({', '.join(LEVELS)}), not {q.level!r}")
+    return problems
+
+
+def _unrecognised_models(q: Question, bank: QuestionBank) -> list[str]:
+    """A key point's own model sentence must count as covering it: if the evaluator cannot see the point in the
+    very sentence the bank calls a strong answer, candidates saying the same will be told they missed it."""
+    if q.stage not in SCORED_STAGES:
+        return []
+    from core.interviewer.judge import concept_index, evaluate_answer
+    from core.interviewer.workflow import question_item
+
+    item, concepts = question_item(q), concept_index(bank.concepts)
+    problems = []
+    for i, point in enumerate(q.key_points):
+        if not point.model:
+            continue
+        result = evaluate_answer(answers=[point.model], question=item, stage=q.stage, language=bank.language,
+                                 concepts=concepts)
+        status = result.points[i].status
+        if status != "covered":
+            hint = "add a synonym the sentence uses" if status == "missed" else "it reads as a bare list of terms"
+            problems.append(f"key point {point.point!r}: its model sentence is {status}, not covered ({hint}): "
+                            f"{point.model!r}")
     return problems
 
 

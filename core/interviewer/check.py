@@ -21,7 +21,7 @@ def problems(names: list[str]) -> list[str]:
             continue
         found += [f"{path.name}: {problem}" for problem in content_problems(bank)]
     for path in sorted([*content.PROBE_DIR.glob("*.yaml"), *content.PROFILE_DIR.glob("*.yaml")]):
-        if names and not any(name in path.name for name in names):
+        if names and not any(name in f"{path.parent.name}/{path.name}" for name in names):
             continue
         model = (content.ProbeBank if path.parent == content.PROBE_DIR
                  else content.TopicBank if path.name.startswith("topics.") else content.RoleProfile)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from core.config import Settings
-from core.interviewer import offline
-from core.interviewer.offline import FLAGS, AnswerEvaluation, chunk_text
-from core.interviewer.workflow import SCORED_STAGES, Decision, session_rng
+from core.interviewer import asking, judge, listen, offline
+from core.interviewer.judge import FLAGS, AnswerEvaluation
+from core.interviewer.offline import chunk_text
+from core.interviewer.workflow import Decision, decide, session_rng
+from core.models import SCORED_STAGES
 
 log = logging.getLogger(__name__)
 INJECTION_SCORE_CAP = 2.0  # a model's grade for an answer the rules flag as an injection never exceeds this
@@ -70,6 +72,11 @@ class TurnContext:
     history: list[tuple[str, str]] = field(default_factory=list)  # (role, content) of the conversation
     used: set[str] = field(default_factory=set)  # normalised earlier interviewer messages (never repeat one)
     turn: int = 0
+    earlier: list[str] = field(default_factory=list)  # the candidate's answers to other questions
+
+    @property
+    def field_key(self) -> str:
+        return str(self.plan.get("field_key") or "general")
 
     @property
     def latest(self) -> str:
@@ -144,31 +151,70 @@ class LLMEvaluationOut(BaseModel):
     flags: list[str] = []
 
 
+def concepts_for(field_key: str, language: str) -> dict[str, tuple[str, ...]]:
+    """The concept groups an answer in this field and language is matched with (the field's and the general's)."""
+    from core.interviewer.bank import load_banks
+
+    return load_banks().concepts(field_key, language)
+
+
 def offline_evaluation(ctx: TurnContext) -> AnswerEvaluation:
-    return offline.evaluate_answer(answers=ctx.answers, question=ctx.item or {}, stage=ctx.stage,
-                                   language=ctx.language, field_terms=ctx.field_terms)
+    return judge.evaluate_answer(answers=ctx.answers, question=ctx.item or {}, stage=ctx.stage,
+                                 language=ctx.language, field_terms=ctx.field_terms,
+                                 concepts=concepts_for(question_bank(ctx.item, ctx.field_key), ctx.language),
+                                 earlier=ctx.earlier)
+
+
+def question_bank(item: dict | None, default: str) -> str:
+    """The bank a question comes from ("backend-zh-003" → backend): its concept groups are the ones to match with
+    (the general bank's 量化 means "quantify", the AI bank's means "quantisation")."""
+    from core.interviewer.bank import FIELD_NAMES, GENERAL_KEY
+
+    prefix = str((item or {}).get("id", "")).split("-", 1)[0]
+    return prefix if prefix in FIELD_NAMES or prefix == GENERAL_KEY else default
+
+
+def next_decision(ctx: TurnContext, evaluation: AnswerEvaluation) -> Decision:
+    """What the interviewer does next: the workflow's decision from the evaluation and what the answer offers to
+    pick up (in 反问, the role profile's answer to the candidate's question)."""
+    if ctx.stage == "candidate_questions":
+        asked = asking.asks_a_question(ctx.latest)
+        topic, answer = ("", "")
+        if asked:
+            topic, answer = asking.interviewer_answer(ctx.latest, language=ctx.language, field_key=ctx.field_key,
+                                                      used=ctx.state.get("cq_used") or {})
+        return decide(plan=ctx.plan, state=ctx.state, stage=ctx.stage, evaluation=evaluation, candidate_asked=asked,
+                      candidate_answer=answer, topic=topic)
+    heard = None
+    if ctx.stage in SCORED_STAGES and ctx.item:
+        heard = listen.hear(answers=ctx.answers, evaluation=evaluation, item=ctx.item, stage=ctx.stage,
+                            language=ctx.language, level=ctx.level, field_key=ctx.field_key, state=ctx.state)
+    return decide(plan=ctx.plan, state=ctx.state, stage=ctx.stage, evaluation=evaluation, heard=heard)
+
+
+MODEL_LIFT = 0.5  # a model's grade may exceed the evidence-based grade by this much at most
+MODEL_DROP = 1.0  # ... and fall below it by this much at most
 
 
 def merge_evaluation(rules: AnswerEvaluation, out: LLMEvaluationOut, answers: list[str]) -> AnswerEvaluation:
-    """A model's grade made safe: clamped, evidence grounded, rule flags kept and authoritative."""
-    score = max(0.0, min(5.0, float(out.score))) if out.score == out.score else 0.0  # NaN → 0
+    """A model's grade anchored to the rules' evidence: the key-point decisions, flags and misconceptions stay the
+    rules'; the model's score moves within [rules - MODEL_DROP, rules + MODEL_LIFT] and never above the caps for
+    injections and misconceptions, so no model can lift a vague, off-topic or injected answer (fails closed)."""
+    raw = float(out.score) if out.score == out.score else 0.0  # NaN → 0
+    score = max(rules.score - MODEL_DROP, min(rules.score + MODEL_LIFT, max(0.0, min(5.0, raw))))
     model_flags = [f for f in out.flags if f in ("off_topic", "injection")]  # rules decide empty/gibberish
     flags = list(dict.fromkeys([*rules.flags, *model_flags]))
     if not rules.any_substance:
         score = 0.0
-    if "injection" in rules.flags:
+    if "injection" in flags:
         score = min(score, rules.score, INJECTION_SCORE_CAP)
     if "off_topic" in flags and "off_topic" not in rules.flags:
         score = min(score, rules.score)
-    evidence = offline.filter_evidence(out.evidence, answers, limit=3) or rules.evidence
-    missed = [m.strip()[:200] for m in out.missed if isinstance(m, str) and m.strip()][:6]
-    return AnswerEvaluation(
-        score=round(score, 1), evidence=evidence, missed=missed if out.missed is not None else rules.missed,
-        flags=flags, covered=rules.covered, coverage=rules.coverage, length=rules.length,
-        specificity=rules.specificity, structure=rules.structure,
-        substantive=rules.substantive and "off_topic" not in flags,
-        any_substance=rules.any_substance, source="llm", thin_override=score < 3.0,
-    )
+    if rules.misconception is not None:
+        score = min(score, judge.MISCONCEPTION_CAP)
+    evidence = judge.filter_evidence(out.evidence, answers, limit=3) or rules.evidence
+    return replace(rules, score=round(max(0.0, score), 1), evidence=evidence, flags=flags, source="llm",
+                   substantive=rules.substantive and "off_topic" not in flags)
 
 
 def evaluate(ctx: TurnContext, settings: Settings) -> tuple[AnswerEvaluation, Usage]:
@@ -224,8 +270,7 @@ class Reply:
     def _from_llm(self) -> Iterator[str]:
         from core.interviewer import llm, prompts
 
-        topic = offline.question_topic(self.decision.item or {}, self.ctx.language) if self.decision.item else ""
-        messages = prompts.interviewer_messages(ctx=self.ctx, decision=self.decision, draft=self.draft, topic=topic)
+        messages = prompts.interviewer_messages(ctx=self.ctx, decision=self.decision, draft=self.draft)
         stream = llm.stream_text(messages, settings=llm_settings(self.settings))
         self.source = "llm"
         try:

@@ -41,37 +41,48 @@ def _context_block(history: Sequence[tuple[str, str]]) -> str:
     return "\n\n".join(lines) or "(no messages yet)"
 
 
-def decision_instruction(decision: Any, *, language: str, topic: str = "") -> str:
+def decision_instruction(decision: Any, *, language: str) -> str:
     """What the server decided, as an instruction the model must phrase (and nothing more)."""
     item = decision.item or {}
     question = item.get("question", "")
+    offer = decision.offer
+    said = f' The candidate said: "{offer.said}" (you may quote these words).' if offer and offer.said else ""
     if decision.action == "end":
         return ("Close the interview: thank the candidate, say the interview is over and that their report will be "
                 "ready shortly. Ask no question.")
     if decision.action == "reask":
         return ("The candidate's last reply was empty, unclear or unrelated. Politely ask the same question again, "
                 f"without hints: {question}")
-    if decision.action == "follow_up":
-        if decision.follow_up:
-            return ("Ask this follow-up question about the candidate's last answer (keep its meaning): "
-                    f"{decision.follow_up}")
-        return ("Ask one follow-up question that invites the candidate to go deeper on their last answer with a "
-                f"concrete example from their own experience, about: {topic or question}")
+    if decision.action == "steer":
+        return f"The candidate's answer drifted away from the question. Politely steer back and ask again: {question}"
+    if decision.action == "challenge" and offer:
+        return ("The candidate asserted something that is not right." + said + " Politely challenge it by asking "
+                f"exactly this, without giving the answer away: {offer.question}")
+    if decision.action == "simpler" and offer:
+        if offer.reason == "denial":
+            return ("The candidate said they never had such an experience. Accept that and ask this hypothetical "
+                    f"version instead: {offer.question}")
+        return ("The candidate struggled. Reassure briefly and ask the question more simply, exactly this: "
+                f"{offer.question}")
+    if decision.action == "follow_up" and offer:
+        if offer.reason == "number":
+            return f'Ask how the candidate measured or verified the figure they gave: "{offer.said}".'
+        return f"Ask this follow-up question (keep its meaning).{said} Question: {offer.question}"
     if decision.action == "answer_candidate":
-        return ("The candidate asked you a question. Answer it in one or two sentences, politely and generically: do "
-                "not invent facts about the company, team, salary or process; say details will come from the hiring "
-                "team. Then ask whether they have any other questions.")
+        return ("The candidate asked you a question. Answer it in two or three sentences using only these facts "
+                f"about the team (rephrase them, invent nothing else): {decision.candidate_answer} Then ask whether "
+                "they have any other questions.")
     lead = ""
     if decision.answers_candidate:
-        lead = ("First answer the candidate's question in one sentence, generically and without inventing facts "
-                "about the company (details come from the hiring team). Then ")
+        lead = ("First answer the candidate's question using only these facts (rephrase them, invent nothing else): "
+                f"{decision.candidate_answer} Then ")
     if decision.stage_changed:
         stage = STAGE_NAMES.get(decision.stage, decision.stage)
         return f"{lead}move on to the stage '{stage}' with a short transition and ask exactly this question: {question}"
     return f"{lead}move on with a brief neutral transition and ask exactly this question: {question}"
 
 
-def interviewer_messages(*, ctx: Any, decision: Any, draft: str, topic: str = "") -> list[dict]:
+def interviewer_messages(*, ctx: Any, decision: Any, draft: str) -> list[dict]:
     """Messages asking the model to phrase the server's decision as the interviewer's next message."""
     language = LANGUAGE_NAMES.get(ctx.language, ctx.language)
     asks = "Ask no question." if decision.action == "end" else "Ask exactly one question (at most one question mark)."
@@ -88,7 +99,7 @@ def interviewer_messages(*, ctx: Any, decision: Any, draft: str, topic: str = ""
         "- Never repeat one of your earlier messages word for word.",
         f"- {UNTRUSTED_NOTE}",
         "",
-        f"Decision: {decision_instruction(decision, language=ctx.language, topic=topic)}",
+        f"Decision: {decision_instruction(decision, language=ctx.language)}",
         f"A possible phrasing (you may reword it): {draft}",
     ])
     user = ("Conversation so far (most recent last):\n\n" + _context_block(ctx.history)

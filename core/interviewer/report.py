@@ -1,12 +1,17 @@
-"""The end-of-interview report: scores computed by the server from stored evaluations, text from templates or a model.
+"""The end-of-interview report: scores from the stored evaluations, text from what this candidate actually did.
 
 The numbers (overall, five dimensions, per-question scores) always come from the stored evaluations and rule-based
-sub-scores, so a model cannot be talked into a better report. A model may write the prose; anything it leaves out or
-gets wrong falls back to the offline text, and evidence is kept only when it is an exact substring of an answer.
+sub-scores, so a model cannot be talked into a better report. Each question's covered, unclear and missed points are
+the key-point decisions stored with its last evaluation (one decision, so a point quoted as covered is never listed
+as missed). Advice is built from the answers: a misconception gets its correction, a story without a result is asked
+for one, answers without numbers are asked to quantify, structure advice goes only to answers without structure. The
+stronger-answer outline covers, in prose, only what this candidate missed. An interview ended early is scored on the
+questions answered, and says so. A model may write the prose; anything it gets wrong falls back to this text.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any
@@ -15,11 +20,11 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlmodel import Session
 
-from core.interviewer.offline import evaluate_answer, filter_evidence, strip_injection
-from core.interviewer.workflow import SCORED_STAGES, jd_keywords, plan_items
-from core.models import Evaluation, InterviewSession, Message
+from core.interviewer import asking, judge
+from core.interviewer.judge import CONNECTIVES, filter_evidence, strip_injection
+from core.interviewer.workflow import jd_keywords, plan_items, with_content
+from core.models import DIMENSIONS, SCORED_STAGES, Evaluation, InterviewSession, Message
 
-DIMENSIONS = ("knowledge", "communication", "logic", "project", "fit")
 WEIGHTS = {"knowledge": 0.3, "communication": 0.15, "logic": 0.15, "project": 0.25, "fit": 0.15}
 LEVEL_NAMES = {"zh-CN": {"junior": "初级", "mid": "中级", "senior": "高级"},
                "en": {"junior": "junior", "mid": "mid-level", "senior": "senior"}}
@@ -43,6 +48,8 @@ class ReportInput:
     answers: dict[str, list[str]] = field(default_factory=dict)  # question id -> candidate messages, in order
     evaluations: dict[str, list[dict]] = field(default_factory=dict)  # question id -> stored evaluations, in order
     asked: set[str] = field(default_factory=set)  # question ids the interviewer actually asked
+    candidate_questions: list[str] = field(default_factory=list)  # what the candidate asked in 反问
+    reached_questions: bool = False  # the interview got to 反问
 
 
 # A built report, ready to store in the Report table.
@@ -70,6 +77,10 @@ def collect_input(*, db: Session, session: InterviewSession) -> ReportInput:
         plan=session.plan or {},
     )
     for message in messages:
+        if message.stage == "candidate_questions":
+            inp.reached_questions = True
+            if message.role == "user" and asking.asks_a_question(message.content):
+                inp.candidate_questions.append(message.content)
         if not message.question_id:
             continue
         if message.role == "user":
@@ -79,30 +90,45 @@ def collect_input(*, db: Session, session: InterviewSession) -> ReportInput:
     for row in evaluations:
         inp.evaluations.setdefault(row.question_id or "", []).append(
             {"score": row.score, "evidence": list(row.evidence or []), "missed": list(row.missed or []),
-             "flags": list(row.flags or []), "source": row.source}
+             "flags": list(row.flags or []), "source": row.source, "points": list(row.points or []),
+             "details": dict(row.details or {})}
         )
     return inp
 
 
-def _question_entry(item: dict, inp: ReportInput) -> dict:
+def _question_entry(item: dict, inp: ReportInput, earlier: list[str]) -> dict:
+    """One question's scores and decisions: the stored ones (the last evaluation covers every answer on it), or
+    the evaluator's for an evaluation stored before key-point decisions were kept."""
+    from core.interviewer.engine import concepts_for, question_bank
+
     answers = inp.answers.get(item["id"], [])
-    offline = evaluate_answer(answers=answers or [""], question=item, stage=item["stage"], language=inp.language,
-                              field_terms=inp.plan.get("field_terms", []))
+    rules = judge.evaluate_answer(answers=answers or [""], question=item, stage=item["stage"], language=inp.language,
+                                  field_terms=inp.plan.get("field_terms", []),
+                                  concepts=concepts_for(question_bank(item, "general"), inp.language),
+                                  earlier=earlier)
     stored = inp.evaluations.get(item["id"], [])
     last = stored[-1] if stored else None
-    score = float(last["score"]) if last else offline.score
-    flags = sorted({f for row in stored for f in row["flags"]} | set(offline.flags if answers else []))
-    evidence = filter_evidence([q for row in stored for q in row["evidence"]] + offline.evidence, answers)
-    missed = list(last["missed"]) if last and last["missed"] is not None else offline.missed
+    points = last["points"] if last and last.get("points") else [p.public() for p in rules.points]
+    score = float(last["score"]) if last else rules.score
+    flags = sorted({f for row in stored for f in row["flags"]} | set(rules.flags if answers else []))
+    misconception = (last or {}).get("details", {}).get("misconception") if last and last.get("points") else None
+    if misconception is None and rules.misconception is not None:
+        m = rules.misconception
+        misconception = {"claim": m.claim, "correction": m.correction, "evidence": m.evidence}
     if not answers:
-        score, evidence, flags = 0.0, [], ["empty"]
+        score, flags, points = 0.0, ["empty"], [{**p, "status": "missed", "evidence": []} for p in points]
+    covered = [p for p in points if p["status"] == "covered"]
     return {
         "question_id": item["id"], "stage": item["stage"], "question": item["question"],
-        "answer": "\n".join(answers), "score": round(max(0.0, min(5.0, score)), 1), "evidence": evidence,
-        "missed": [str(m) for m in missed][:8], "flags": flags, "key_points": [p["point"] for p in item["key_points"]],
-        "feedback": "", "better_answer": "",
-        "_communication": 0.5 * offline.length + 0.3 * offline.structure + 0.2 * offline.specificity,
-        "_logic": offline.structure, "_injection": "injection" in flags,
+        "answer": "\n".join(answers), "score": round(max(0.0, min(5.0, score)), 1),
+        "evidence": filter_evidence([q for p in covered for q in p["evidence"]], answers),
+        "covered": [{"point": p["point"], "evidence": filter_evidence(p["evidence"], answers)} for p in covered],
+        "unclear": [p["point"] for p in points if p["status"] == "unclear"],
+        "missed": [p["point"] for p in points if p["status"] == "missed"],
+        "misconception": misconception, "flags": flags, "feedback": "", "better_answer": "",
+        "_item": item, "_rules": rules,
+        "_communication": 0.5 * rules.length + 0.3 * rules.structure + 0.2 * rules.specificity,
+        "_logic": rules.structure, "_injection": "injection" in flags,
     }
 
 
@@ -139,29 +165,48 @@ def compute_scores(entries: list[dict], inp: ReportInput, planned: int) -> tuple
         "knowledge": _avg(scores("technical")), "communication": _avg(communication), "logic": _avg(logic),
         "project": project, "fit": fit,
     }
+    present = {k for k, stages in (("knowledge", ("technical",)), ("project", ("project", "behavioral")))
+               if scores(*stages)}
+    weights = {k: w for k, w in WEIGHTS.items() if k in present or k not in ("knowledge", "project")}
     dimensions = {k: int(round(max(0.0, min(1.0, v)) * 100)) for k, v in dimensions.items()}
     answered = sum(1 for e in entries if e["answer"].strip())
     completion = 0.5 + 0.5 * min(1.0, answered / planned) if planned else 1.0
-    overall = sum(WEIGHTS[k] * dimensions[k] for k in DIMENSIONS) * completion
+    overall = sum(w * dimensions[k] for k, w in weights.items()) / sum(weights.values()) * completion
     return int(round(max(0.0, min(100.0, overall)))), dimensions
 
 
 def build_offline_report(inp: ReportInput) -> ReportData:
-    """The complete report from stored evaluations and templates (no model)."""
-    scored_items = [item for item in plan_items(inp.plan) if item["stage"] in SCORED_STAGES]
-    entries = [_question_entry(item, inp) for item in scored_items
-               if item["id"] in inp.asked or item["id"] in inp.answers]
-    overall, dimensions = compute_scores(entries, inp, len(scored_items))
+    """The complete report from stored evaluations and the candidate's own answers (no model).
+
+    An interview ended early is scored on the questions answered (no penalty for the rest, and no entries for
+    questions never answered); a complete one counts every scored question it asked."""
+    items = [with_content(item, _banks()) for item in plan_items(inp.plan) if item["stage"] in SCORED_STAGES]
+    if inp.ended_early:
+        items = [item for item in items if inp.answers.get(item["id"])]
+    else:
+        items = [item for item in items if item["id"] in inp.asked or item["id"] in inp.answers]
+    entries = []
+    for item in items:
+        earlier = [a for qid, texts in inp.answers.items() if qid != item["id"] for a in texts]
+        entries.append(_question_entry(item, inp, earlier))
+    planned = len(entries) if inp.ended_early else len([i for i in plan_items(inp.plan) if i["stage"] in SCORED_STAGES])
+    overall, dimensions = compute_scores(entries, inp, planned)
     for entry in entries:
         entry["feedback"] = question_feedback(entry, inp.language)
         entry["better_answer"] = better_answer(entry, inp.language)
     strengths, improvements = strengths_and_improvements(dimensions, entries, inp)
-    summary = summary_text(inp, overall, dimensions, strengths, improvements)
+    summary = summary_text(inp, overall, dimensions, strengths, improvements, answered=len(entries))
     return ReportData(overall, dimensions, strengths, improvements, [public_entry(e) for e in entries], summary)
 
 
-PUBLIC_KEYS = ("question_id", "stage", "question", "answer", "score", "evidence", "missed", "feedback",
-               "better_answer")
+def _banks():
+    from core.interviewer.bank import load_banks
+
+    return load_banks()
+
+
+PUBLIC_KEYS = ("question_id", "stage", "question", "answer", "score", "evidence", "covered", "unclear", "missed",
+               "misconception", "feedback", "better_answer")
 
 
 def public_entry(entry: dict) -> dict:
@@ -175,124 +220,169 @@ def _zh(language: str) -> bool:
     return language == "zh-CN"
 
 
+def _names(names: list[str], zh: bool) -> str:
+    return ("、" if zh else ", ").join(names[:4])
+
+
+_NUMBERS = re.compile(r"\d")
+
+
 def question_feedback(entry: dict, language: str) -> str:
+    """What this answer did and what it lacked, in two or three sentences, from its own decisions."""
     zh = _zh(language)
     flags, score = set(entry["flags"]), entry["score"]
-    missed = "、".join(entry["missed"][:3]) if zh else ", ".join(entry["missed"][:3])
-    parts = []
+    covered = [c["point"] for c in entry["covered"]]
+    parts: list[str] = []
     if not entry["answer"].strip() or ("empty" in flags and score == 0):
-        parts.append("这道题没有给出有效回答。" if zh else "No real answer was given to this question.")
-    elif "gibberish" in flags and score == 0:
-        parts.append("回答无法识别为有效内容。" if zh else "The reply could not be read as an answer.")
-    elif "off_topic" in flags and score <= 1:
+        return "这道题没有给出有效回答。" if zh else "No real answer was given to this question."
+    if "gibberish" in flags and score == 0:
+        return "回答无法识别为有效内容。" if zh else "The reply could not be read as an answer."
+    if "off_topic" in flags and score <= 1:
         parts.append("回答偏离了问题本身。" if zh else "The answer drifted away from the question.")
-    elif score >= 4:
-        parts.append("回答完整具体，覆盖了主要要点。" if zh
-                     else "A complete, specific answer covering the main points.")
-    elif score >= 2.5:
-        parts.append("回答覆盖了部分要点，但还不够深入。" if zh else "The answer covers some points but lacks depth.")
-    else:
-        parts.append("回答较为单薄，缺少关键内容和具体例子。" if zh
-                     else "The answer is thin: key content and examples are missing.")
-    if missed and score < 4.5:
-        parts.append(f"可以补充：{missed}。" if zh else f"Worth adding: {missed}.")
+    if entry["misconception"]:
+        m = entry["misconception"]
+        parts.append(f"“{m['evidence']}”是一个常见误区：{m['correction']}" if zh
+                     else f'"{m["evidence"]}" is a common misconception: {m["correction"]}')
+    if covered:
+        parts.append(f"讲清楚了：{_names(covered, zh)}。" if zh else f"You explained: {_names(covered, zh)}.")
+    if entry["unclear"]:
+        parts.append(f"提到了但没有展开：{_names(entry['unclear'], zh)}。" if zh
+                     else f"Mentioned but not explained: {_names(entry['unclear'], zh)}.")
+    if entry["missed"]:
+        parts.append(f"还没有谈到：{_names(entry['missed'], zh)}。" if zh
+                     else f"Not covered yet: {_names(entry['missed'], zh)}.")
+    if "keyword_list" in flags:
+        parts.append("这段回答更像在罗列关键词，面试官想听的是每个概念是怎么回事、为什么。" if zh
+                     else "The answer reads like a list of keywords; say what each one means and why it matters.")
+    if entry["stage"] in ("project", "behavioral") and not _NUMBERS.search(entry["answer"]):
+        parts.append("可以用具体数字说明结果，比如耗时、转化率或错误率的变化。" if zh
+                     else "Quantify the outcome: a time, a rate, an error count before and after.")
     if "injection" in flags:
         parts.append("回答中试图影响评分的内容已被忽略并扣分。" if zh
                      else "Text trying to influence the score was ignored and cost points.")
     return "".join(parts) if zh else " ".join(parts)
 
 
-_STAGE_TIPS = {
-    "technical": ("先给出结论或定义，再讲原理，最后结合项目中的实际例子和数据。",
-                  "Start with the definition or conclusion, explain how it works, then give a real example with "
-                  "numbers."),
-    "project": ("用 STAR 结构：背景与目标 → 你的职责 → 具体行动和技术方案 → 可量化的结果与反思。",
-                "Use STAR: context and goal, your role, concrete actions and technical choices, measurable results."),
-    "behavioral": ("用 STAR 结构：情境 → 任务 → 行动 → 结果，突出你本人的做法和收获。",
-                   "Use STAR: situation, task, action, result, focusing on what you did and learned."),
-    "self_intro": ("一分钟内讲清：教育背景、核心经历、擅长方向，以及与岗位的匹配点。",
-                   "In about a minute: education, key experience, strengths, and why you fit this role."),
-}
-
-
 def better_answer(entry: dict, language: str) -> str:
-    """An outline of a stronger answer built from the question's key points."""
+    """In prose, what a stronger answer would have added: the model sentences of the points this candidate missed
+    or left unexplained (never the whole rubric; empty when nothing was missing)."""
     zh = _zh(language)
-    tip = _STAGE_TIPS.get(entry["stage"], _STAGE_TIPS["technical"])[0 if zh else 1]
-    points = entry.get("key_points", [])
-    if not points:
-        return tip
-    lines = [("更好的回答可以包括：" if zh else "A stronger answer would cover:")]
-    lines += [f"{i}. {point}" for i, point in enumerate(points, 1)]
-    lines.append(("结构建议：" if zh else "Structure: ") + tip)
-    return "\n".join(lines)
+    models = {p.get("point"): p.get("model") for p in entry["_item"].get("key_points") or []}
+    lacking = [models.get(name) for name in [*entry["missed"], *entry["unclear"]] if models.get(name)]
+    if entry["misconception"]:
+        lacking.insert(0, entry["misconception"]["correction"])
+    if not lacking:
+        return ""
+    body = "".join(lacking) if zh else " ".join(lacking)
+    return ("更完整的回答还会讲到：" + body) if zh else ("A stronger answer would also say: " + body)
 
 
-_STRENGTHS = {
-    "knowledge": ("专业知识扎实，能覆盖问题的关键要点", "Solid expertise: answers covered the key points"),
-    "communication": ("表达清晰完整，回答有细节", "Clear, complete answers with detail"),
-    "logic": ("回答条理清晰，结构化程度高", "Well-structured, logical answers"),
-    "project": ("项目和经历讲得具体，能说明个人职责和结果", "Concrete project stories with your role and results"),
-    "fit": ("与目标岗位的要求匹配度较高", "A good match with the role's requirements"),
-}
-_IMPROVEMENTS = {
-    "knowledge": ("系统复习岗位核心知识点，回答时覆盖关键要点并讲清原理",
-                  "Review the role's core topics; cover the key points and explain how things work"),
-    "communication": ("回答尽量完整具体，避免一句话带过，多用实例和数据支撑",
-                      "Give complete, specific answers instead of one-liners; support them with examples and numbers"),
-    "logic": ("先给结论再展开，使用“首先、其次、最后”等结构组织回答",
-              "Lead with the conclusion, then structure the details (first, second, finally)"),
-    "project": ("用 STAR 法则讲述项目和经历，突出个人贡献和量化结果",
-                "Tell project stories with STAR and highlight your contribution and measurable results"),
-    "fit": ("结合职位描述准备，突出与岗位直接相关的技能和经验",
-            "Prepare against the job description and stress directly relevant skills and experience"),
-}
+def _used_structure(text: str) -> bool:
+    lower = text.lower()
+    return sum(1 for c in CONNECTIVES if c in lower) >= 2 or bool(re.search(r"(^|\n)\s*(\d+[.、)]|[-*•])\s", text))
 
 
 def strengths_and_improvements(dimensions: dict[str, int], entries: list[dict], inp: ReportInput):
-    i = 0 if _zh(inp.language) else 1
-    ranked = sorted(DIMENSIONS, key=lambda k: -dimensions[k])
-    strengths = [_STRENGTHS[k][i] for k in ranked if dimensions[k] >= 70][:3]
-    if not strengths:
-        best = ranked[0]
-        if dimensions[best] >= 35:
-            name = DIMENSION_NAMES[inp.language if i == 0 else "en"][best]
-            strengths = [f"{name}是相对较好的一项" if i == 0 else f"{name.capitalize()} was your relatively best area"]
-        elif inp.ended_early:
-            strengths = [f"迈出了第一步：练习了 {len(entries)} 道题" if i == 0
-                         else f"You made a start: {len(entries)} question(s) practised"]
-        else:
-            strengths = ["坚持完成了整场面试流程" if i == 0 else "You went through the whole interview"]
-    improvements = [_IMPROVEMENTS[k][i] for k in reversed(ranked) if dimensions[k] < 70][:3]
+    """Both from what this candidate did (never advice they already followed)."""
+    zh = _zh(inp.language)
+    answered = [e for e in entries if e["answer"].strip()]
+    strengths: list[str] = []
+    improvements: list[str] = []
+    technical = [e for e in answered if e["stage"] == "technical"]
+    stories = [e for e in answered if e["stage"] in ("project", "behavioral")]
+    explained = sum(len(e["covered"]) for e in technical)
+    total_points = sum(len(e["covered"]) + len(e["unclear"]) + len(e["missed"]) for e in technical)
+    if technical and total_points and explained / total_points >= 0.6:
+        strengths.append(f"技术题讲清楚了大部分要点（{explained}/{total_points}），不只是报名词" if zh else
+                         f"Technical answers explained most key points ({explained}/{total_points}), not just names")
+    numbered = [e for e in stories if _NUMBERS.search(e["answer"])]
+    if stories and len(numbered) == len(stories):
+        strengths.append("讲项目和经历时给出了具体数字，结果有说服力" if zh else
+                         "Your stories came with concrete numbers, which makes the results convincing")
+    if answered and all(_used_structure(e["answer"]) for e in answered if len(e["answer"]) > 80):
+        if any(len(e["answer"]) > 80 for e in answered):
+            strengths.append("回答有条理，层次清楚" if zh else "Answers were well organised")
+    good_topics = [t for t in asking.feedback(inp.candidate_questions, inp.language).topics
+                   if t in ("team", "tech_stack", "growth", "process", "challenges", "expectations")]
+    if good_topics:
+        strengths.append("反问环节问了有价值的问题" if zh else "You asked thoughtful questions at the end")
+    misconceptions = [e["misconception"] for e in answered if e["misconception"]]
+    for m in misconceptions[:2]:
+        improvements.append(f"纠正误区：{m['correction']}" if zh else f"Correct a misconception: {m['correction']}")
+    missed = [p for e in technical for p in e["missed"]]
+    if missed:
+        improvements.append(f"补上没有谈到的知识点：{_names(missed, zh)}" if zh else
+                            f"Review what you did not cover: {_names(missed, zh)}")
+    if any("keyword_list" in e["flags"] for e in answered):
+        improvements.append("别只列关键词：挑一两个概念讲清它是什么、为什么、在项目里怎么用" if zh else
+                            "Don't list keywords: explain one or two concepts properly, why they matter and how you "
+                            "used them")
+    if stories and not numbered:
+        improvements.append("讲项目和经历时量化结果：给出前后对比的数字" if zh else
+                            "Quantify the results of your stories with before-and-after numbers")
+    no_result = [e for e in stories if any(p in e["missed"] for p in _result_points(e))]
+    if no_result:
+        improvements.append("讲故事要有结尾：说清楚最后的结果和你的收获" if zh else
+                            "Finish your stories: say what the result was and what you learned")
+    short = [e for e in answered if judge.text_units(e["answer"]) < 40 and e["score"] < 3]
+    if answered and len(short) >= max(2, len(answered) // 2):
+        improvements.append("回答偏短：多讲一层原理或一个你自己的例子" if zh else
+                            "Answers were short: add one more level of how it works, or an example of your own")
+    long_ones = [e for e in answered if len(e["answer"]) > 80]
+    if long_ones and not any(_used_structure(e["answer"]) for e in long_ones):
+        improvements.append("先给结论再展开，用“第一、第二”或“首先、其次”理清层次" if zh else
+                            "Lead with the conclusion, then give the details in order (first, second ...)")
     flags = {f for e in entries for f in e["flags"]}
     if flags & {"empty", "gibberish"}:
-        improvements.append("认真作答每一道题，空白或无意义的回答会直接计 0 分" if i == 0
+        improvements.append("认真作答每一道题，空白或无意义的回答会直接计 0 分" if zh
                             else "Answer every question; empty or meaningless replies score zero")
     if "off_topic" in flags:
-        improvements.append("回答要紧扣问题，避免答非所问" if i == 0 else "Stay on the question that was asked")
+        improvements.append("回答要紧扣问题，避免答非所问" if zh else "Stay on the question that was asked")
     if "injection" in flags:
-        improvements.append("专注于回答问题本身，试图操纵评分的内容不会被采纳，反而会扣分" if i == 0
+        improvements.append("专注于回答问题本身，试图操纵评分的内容不会被采纳，反而会扣分" if zh
                             else "Focus on answering; attempts to steer the scoring are ignored and cost points")
+    if inp.reached_questions:
+        improvements += [line for line in asking.feedback(inp.candidate_questions, inp.language).lines
+                         if not inp.candidate_questions or "只问了" in line or "only asked" in line
+                         or "比较泛" in line or "general" in line]
+    if not strengths:
+        strengths = [_fallback_strength(dimensions, entries, inp, zh)]
     if not improvements:
-        improvements = ["继续保持，可以尝试更高级别的面试来挑战自己" if i == 0
+        improvements = ["继续保持，可以尝试更高级别的面试来挑战自己" if zh
                         else "Keep it up, and try a higher-level interview next"]
-    return strengths, improvements
+    return strengths[:4], improvements[:5]
+
+
+def _result_points(entry: dict) -> list[str]:
+    names = [p.get("point", "") for p in entry["_item"].get("key_points") or []]
+    return [n for n in names if any(w in n.lower() for w in ("结果", "成果", "收获", "result", "outcome", "impact"))]
+
+
+def _fallback_strength(dimensions: dict[str, int], entries: list[dict], inp: ReportInput, zh: bool) -> str:
+    best = max(DIMENSIONS, key=lambda k: dimensions[k])
+    if dimensions[best] >= 35:
+        name = DIMENSION_NAMES["zh-CN" if zh else "en"][best]
+        return f"{name}是相对较好的一项" if zh else f"{name.capitalize()} was your relatively best area"
+    if inp.ended_early:
+        return (f"迈出了第一步：练习了 {len(entries)} 道题" if zh
+                else f"You made a start: {len(entries)} question(s) practised")
+    return "坚持完成了整场面试流程" if zh else "You went through the whole interview"
 
 
 def summary_text(inp: ReportInput, overall: int, dimensions: dict, strengths: list[str],
-                 improvements: list[str]) -> str:
+                 improvements: list[str], *, answered: int = 0) -> str:
     zh = _zh(inp.language)
     level = LEVEL_NAMES["zh-CN" if zh else "en"].get(inp.level, inp.level)
     if zh:
         text = (f"本次{inp.target_position}（{level}）模拟面试综合得分 {overall} 分。"
                 f"主要优势：{strengths[0]}。最需要提升：{improvements[0]}。")
         if inp.ended_early:
-            text += "本次面试提前结束，报告只基于已回答的问题。"
+            text += f"本次面试提前结束，得分只基于已回答的 {answered} 道题。"
         return text
     text = (f"Overall score for this {level} {inp.target_position} mock interview: {overall}/100. "
             f"Main strength: {strengths[0]}. Top priority: {improvements[0]}.")
     if inp.ended_early:
-        text += " The interview ended early, so the report covers only the questions answered."
+        text += f" The interview ended early, so the score covers only the {answered} question(s) answered."
     return text
 
 

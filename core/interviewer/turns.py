@@ -28,20 +28,20 @@ from core.db import get_engine, session_scope
 from core.interviewer import engine as interviewer
 from core.interviewer import offline
 from core.interviewer.engine import InterviewerUnavailable, TurnContext, Usage
-from core.interviewer.offline import AnswerEvaluation, normalise
+from core.interviewer.judge import AnswerEvaluation, normalise
 from core.interviewer.workflow import (
-    SCORED_STAGES,
     Decision,
     build_plan,
     current_item,
-    decide,
     end_early_decision,
     initial_state,
     plan_items,
     session_rng,
+    with_content,
 )
 from core.interviewer.workflow import stage_progress as _stage_progress
 from core.models import (
+    SCORED_STAGES,
     Evaluation,
     InterviewSession,
     InterviewSessionCreate,
@@ -399,21 +399,26 @@ def _not_leased(conn: Connection, owner: str, session_id: str, client_message_id
 
 
 def _context(session_id: str, session, messages: list[_Row], user: _Row) -> TurnContext:
+    from core.interviewer.bank import load_banks
+
     state = {**initial_state(), **(session.state or {})}
     plan = session.plan or {}
     item = current_item(plan, state)
+    if item is not None:
+        item = with_content(item, load_banks())
     stage = session.interview_stage
     answers = [m.content for m in messages
                if m.role == "user" and item is not None and m.question_id == item["id"] and m.stage == stage]
     if stage in ("candidate_questions", "wrap_up") or not answers:
         answers = [user.content]
+    earlier = [m.content for m in messages if m.role == "user" and (item is None or m.question_id != item["id"])]
     return TurnContext(
         session_id=session_id, language=session.language, level=session.level, field=session.field,
         target_position=session.target_position, candidate_name=session.candidate_name, plan=plan,
         state=state, stage=stage, item=item, answers=answers,
         history=[(m.role, m.content) for m in messages if m.status == "complete"],
         used={normalise(m.content) for m in messages if m.role == "assistant"},
-        turn=sum(1 for m in messages if m.role == "user"),
+        turn=sum(1 for m in messages if m.role == "user"), earlier=earlier,
     )
 
 
@@ -437,9 +442,7 @@ def run_turn(*, owner: str, session_id: str, content: str, client_message_id: st
     try:
         ctx = prepared.ctx
         evaluation, usage = interviewer.evaluate(ctx, settings)
-        asked = ctx.stage == "candidate_questions" and offline.asks_a_question(ctx.latest)
-        decision = decide(plan=ctx.plan, state=ctx.state, stage=ctx.stage, evaluation=evaluation,
-                          candidate_asked=asked)
+        decision = interviewer.next_decision(ctx, evaluation)
         reply = interviewer.reply(ctx, decision, settings)
         for piece in reply:
             yield TokenDelta(piece)
@@ -497,9 +500,18 @@ def _commit_turn(engine: Engine, prepared: _Prepared, decision: Decision, evalua
             "question_id": ctx.item["id"] if ctx.item else None, "stage": ctx.stage,
             "score": evaluation.score if scored else 0.0, "evidence": evaluation.evidence,
             "missed": evaluation.missed if scored else [], "flags": evaluation.flags, "source": evaluation.source,
-            "created_at": now,
+            "points": [p.public() for p in evaluation.points] if scored else [],
+            "details": {**evaluation.details(), **_decision_details(decision)}, "created_at": now,
         })
     return TurnResult(prepared.user_message, _row_public(reply), decision.stage, decision.completes)
+
+
+def _decision_details(decision: Decision) -> dict:
+    """What the interviewer did with the answer (kept with its evaluation, for reports and analysis)."""
+    details: dict = {"next": decision.action}
+    if decision.offer is not None:
+        details |= {"reason": decision.offer.reason, "said": decision.offer.said}
+    return details
 
 
 def _usage_fields(usage: Usage) -> dict:

@@ -13,16 +13,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from core.interviewer.offline import AnswerEvaluation, latin_words
+from core.interviewer.judge import AnswerEvaluation, latin_words
+from core.interviewer.listen import Heard, Offer
+from core.models import INTERVIEW_STAGES
 
-STAGES = ("welcome", "self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up", "completed")
-INTERVIEW_STAGES = STAGES[:-1]  # the seven a progress bar shows
-QUESTION_STAGES = ("self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up")
-SCORED_STAGES = ("self_intro", "technical", "project", "behavioral")
 PLAN_SHAPE = {"self_intro": 1, "technical": 4, "project": 2, "behavioral": 2, "candidate_questions": 1, "wrap_up": 1}
 MAX_FOLLOW_UPS = {"self_intro": 1, "technical": 2, "project": 2, "behavioral": 2}
 MAX_REASKS = 1  # an empty or nonsense answer is asked again once, then the interview moves on (score 0)
-MAX_CANDIDATE_QUESTIONS = 2  # questions the candidate may ask in 反问 before the wrap-up
+MAX_CANDIDATE_QUESTIONS = 3  # questions the candidate may ask in 反问 before the wrap-up
 ADJACENT_LEVEL = {"junior": ("mid",), "mid": ("junior", "senior"), "senior": ("mid",)}
 PLAN_VERSION = 1
 
@@ -106,14 +104,29 @@ def builtin_item(stage: str, language: str, n: int = 1) -> dict:
 
 def question_item(question: Any) -> dict:
     """A bank Question as the plain dict the plan stores (the plan stays readable if the bank changes)."""
-    data = question.model_dump() if hasattr(question, "model_dump") else dict(question)
+    data = question.model_dump(mode="json") if hasattr(question, "model_dump") else dict(question)
     return {
         "id": str(data["id"]), "stage": data["stage"], "level": data.get("level", "any"),
         "question": data["question"],
-        "key_points": [{"point": k.get("point", ""), "synonyms": list(k.get("synonyms") or [])}
+        "key_points": [{"point": k.get("point", ""), "synonyms": list(k.get("synonyms") or []),
+                        "ask": k.get("ask"), "model": k.get("model")}
                        for k in data.get("key_points") or []],
         "tags": list(data.get("tags") or []), "follow_ups": list(data.get("follow_ups") or []),
+        "simpler": data.get("simpler"),
+        "misconceptions": [dict(m) for m in data.get("misconceptions") or []],
     }
+
+
+def with_content(item: dict, banks: Any) -> dict:
+    """A plan item stored before questions carried asks, model sentences and misconceptions, completed from the
+    bank by its id (ids keep their meaning); a current item or an unknown id is returned as it is."""
+    if "simpler" in item or not item.get("id"):
+        return item
+    try:
+        current = question_item(banks.get(item["id"]))
+    except KeyError:
+        return item
+    return {**current, **{k: v for k, v in item.items() if k in ("id", "stage", "level", "question")}}
 
 
 def jd_keywords(job_description: str | None) -> set[str]:
@@ -217,7 +230,14 @@ def plan_items(plan: dict) -> list[dict]:
 
 
 def initial_state() -> dict:
-    return {"index": 0, "follow_ups": 0, "reasks": 0, "cq_turns": 0, "used_follow_ups": []}
+    return {"index": 0, "follow_ups": 0, "reasks": 0, "cq_turns": 0, "used_follow_ups": [], "steered": False,
+            "challenged": False, "simpler_used": False, "deep": 0, "probed": [], "picked": [], "cq_used": {}}
+
+
+# Reset when the interview moves to the next planned question (probes, picked-up words and 反问 answers are kept for
+# the whole interview).
+PER_QUESTION = {"follow_ups": 0, "reasks": 0, "used_follow_ups": [], "steered": False, "challenged": False,
+                "simpler_used": False, "deep": 0}
 
 
 # -- decisions -----------------------------------------------------------------------------------------------------
@@ -226,18 +246,23 @@ def initial_state() -> dict:
 # What the server decided after an answer; the reply (template or model) only phrases this.
 @dataclass
 class Decision:
-    action: str  # follow_up | reask | next_question | next_stage | answer_candidate | end
+    action: str  # follow_up | simpler | challenge | steer | reask | next_question | next_stage | answer_candidate | end
     kind: str  # the reply's Message.kind: follow_up | reask | question | answer | closing
     stage: str  # the interview stage after this turn
     item: dict | None  # the plan question the reply asks (or re-asks / follows up on); None when ending
     state: dict = field(default_factory=dict)
-    follow_up: str | None = None  # a bank follow-up to ask; None with action follow_up means a generic one
+    offer: Offer | None = None  # what a follow-up, rephrase or challenge asks and what of the answer it picks up
     answers_candidate: bool = False  # the reply first answers the candidate's own question (反问)
+    candidate_answer: str = ""  # that answer, from the role profile
     stage_changed: bool = False
 
     @property
     def completes(self) -> bool:
         return self.stage == "completed"
+
+    @property
+    def follow_up(self) -> str | None:
+        return self.offer.question if self.offer else None
 
 
 def current_item(plan: dict, state: dict) -> dict | None:
@@ -246,37 +271,89 @@ def current_item(plan: dict, state: dict) -> dict | None:
     return items[index] if 0 <= index < len(items) else None
 
 
-def decide(*, plan: dict, state: dict, stage: str, evaluation: AnswerEvaluation | None,
-           candidate_asked: bool = False) -> Decision:
-    """The next step after the candidate's message, from the plan, the state and the evaluation (never a model)."""
+def decide(*, plan: dict, state: dict, stage: str, evaluation: AnswerEvaluation | None, heard: Heard | None = None,
+           candidate_asked: bool = False, candidate_answer: str = "", topic: str = "") -> Decision:
+    """The next step after the candidate's message, from the plan, the state, the evaluation and what the answer
+    offers to follow up on (never a model).
+
+    Scored stages: nonsense is asked again once, an off-topic answer is steered back once, an asserted
+    misconception is challenged once; then a weak answer gets at most one simpler rephrase, a strong one a deeper
+    follow-up, a middling one a follow-up on what it said (a number, a named technology) or on the most important
+    point it missed; at most MAX_FOLLOW_UPS per question, then the next question.
+    """
     state = {**initial_state(), **state}
     item = current_item(plan, state)
     if item is None or stage in ("wrap_up", "completed"):
         return Decision("end", "closing", "completed", None, {**state, "index": len(plan_items(plan))})
     if stage == "candidate_questions":
-        return _decide_candidate_questions(plan, state, item, candidate_asked)
+        return _decide_candidate_questions(plan, state, item, candidate_asked, candidate_answer, topic)
     ev = evaluation or AnswerEvaluation(score=0.0, flags=["empty"], substantive=False, any_substance=False)
+    heard = heard or Heard()
     if not ev.substantive:
+        if "off_topic" in ev.flags and not state["steered"]:
+            return _ask(stage, item, state, "steer", None, steered=True)
         if not ev.any_substance and state["reasks"] < MAX_REASKS:
             return Decision("reask", "reask", stage, item, {**state, "reasks": state["reasks"] + 1})
         return advance(plan, state, stage)
-    if ev.thin and state["follow_ups"] < MAX_FOLLOW_UPS.get(stage, 0):
-        used = list(state.get("used_follow_ups") or [])
-        follow_up = next((f for f in item.get("follow_ups", []) if f and f not in used), None)
-        new_state = {**state, "follow_ups": state["follow_ups"] + 1,
-                     "used_follow_ups": used + ([follow_up] if follow_up else [])}
-        return Decision("follow_up", "follow_up", stage, item, new_state, follow_up=follow_up)
-    return advance(plan, state, stage)
+    if heard.challenge is not None and not state["challenged"]:
+        return _ask(stage, item, state, "challenge", heard.challenge, challenged=True, count=True)
+    if state["follow_ups"] >= MAX_FOLLOW_UPS.get(stage, 0):
+        return advance(plan, state, stage)
+    if heard.denial and heard.simpler is not None and not state["simpler_used"]:
+        return _ask(stage, item, state, "simpler", heard.simpler, simpler_used=True, count=True)
+    if ev.weak:
+        if heard.simpler is not None and not state["simpler_used"] and not state["follow_ups"]:
+            return _ask(stage, item, state, "simpler", heard.simpler, simpler_used=True, count=True)
+        return advance(plan, state, stage)  # a weak answer gets one simpler rephrase at most, then we move on
+    offer = _strong_offer(stage, heard) if ev.strong else _middle_offer(stage, heard)
+    if offer is None:
+        return advance(plan, state, stage)
+    return _follow_up(stage, item, state, offer)
 
 
-def _decide_candidate_questions(plan: dict, state: dict, item: dict, candidate_asked: bool) -> Decision:
+def _strong_offer(stage: str, heard: Heard) -> Offer | None:
+    """A deeper question: the next level's probe on what they named, else the bank's harder follow-up."""
+    if stage == "technical":
+        return heard.deep_probe or heard.deep
+    return heard.number or heard.deep_probe or heard.deep
+
+
+def _middle_offer(stage: str, heard: Heard) -> Offer | None:
+    """Something the answer said (a number, a named technology), else the most important point it missed."""
+    if stage == "technical":
+        return heard.probe or heard.missed or heard.number
+    return heard.number or heard.missed or heard.probe
+
+
+def _follow_up(stage: str, item: dict, state: dict, offer: Offer) -> Decision:
+    changes: dict[str, Any] = {"deep": state["deep"] + (offer.reason == "deep")}
+    if offer.said:
+        changes["picked"] = [*state["picked"], offer.said]  # never picked up twice in one interview
+    if offer.probe_term:
+        changes["probed"] = [*state["probed"], offer.probe_term]
+    if offer.reason == "deep" and not offer.probe_term:
+        changes["used_follow_ups"] = [*state["used_follow_ups"], offer.question]
+    return _ask(stage, item, state, "follow_up", offer, count=True, **changes)
+
+
+def _ask(stage: str, item: dict, state: dict, action: str, offer: Offer | None, *, count: bool = False,
+         **changes: Any) -> Decision:
+    new_state = {**state, **changes, "follow_ups": state["follow_ups"] + (1 if count else 0)}
+    kind = "reask" if action == "steer" else "follow_up"
+    return Decision(action, kind, stage, item, new_state, offer=offer)
+
+
+def _decide_candidate_questions(plan: dict, state: dict, item: dict, candidate_asked: bool, answer: str,
+                                topic: str) -> Decision:
     if candidate_asked:
         turns = state["cq_turns"] + 1
+        used = {**state["cq_used"], topic: int(state["cq_used"].get(topic, 0)) + 1} if topic else state["cq_used"]
+        new_state = {**state, "cq_turns": turns, "cq_used": used}
         if turns < MAX_CANDIDATE_QUESTIONS:
-            return Decision("answer_candidate", "answer", "candidate_questions", item,
-                            {**state, "cq_turns": turns}, answers_candidate=True)
-        decision = advance(plan, {**state, "cq_turns": turns}, "candidate_questions")
-        decision.answers_candidate = True
+            return Decision("answer_candidate", "answer", "candidate_questions", item, new_state,
+                            answers_candidate=True, candidate_answer=answer)
+        decision = advance(plan, new_state, "candidate_questions")
+        decision.answers_candidate, decision.candidate_answer = True, answer
         return decision
     return advance(plan, state, "candidate_questions")
 
@@ -285,7 +362,7 @@ def advance(plan: dict, state: dict, stage: str) -> Decision:
     """Move to the next planned question (a new stage when its stage differs), or end after the last."""
     items = plan_items(plan)
     index = int(state.get("index", 0)) + 1
-    fresh = {**state, "index": index, "follow_ups": 0, "reasks": 0, "used_follow_ups": []}
+    fresh = {**state, **PER_QUESTION, "index": index}
     if index >= len(items):
         return Decision("end", "closing", "completed", None, fresh)
     item = items[index]

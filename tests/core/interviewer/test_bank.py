@@ -52,7 +52,7 @@ def test_field_bank_has_enough_technical_questions_at_every_level(banks, key, la
 def test_technical_questions_are_complete(banks, key, language):
     for q in banks.questions(key, language, "technical"):
         assert 3 <= len(q.key_points) <= 5, q.id
-        assert 1 <= len(q.follow_ups) <= 2, q.id
+        assert 1 <= len(q.follow_ups) <= 3, q.id
         assert q.tags and all(tag == tag.lower() for tag in q.tags), q.id
         assert q.level in LEVELS, q.id
 

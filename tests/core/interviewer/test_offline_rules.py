@@ -6,17 +6,11 @@ import random
 
 import pytest
 
-from core.interviewer import offline
-from core.interviewer.offline import (
-    asks_a_question,
-    evaluate_answer,
-    find_injection,
-    is_empty,
-    is_gibberish,
-    is_off_topic,
-    one_question,
-    question_marks,
-)
+from core.interviewer import judge, offline
+from core.interviewer.asking import asks_a_question
+from core.interviewer.judge import evaluate_answer, find_injection, is_empty, is_gibberish, is_off_topic
+from core.interviewer.listen import Offer
+from core.interviewer.offline import one_question, question_marks
 from core.interviewer.workflow import Decision
 
 QUESTION = {
@@ -79,11 +73,11 @@ def test_injection_never_raises_a_score():
             injected = _eval([base + suffix])
             assert "injection" in injected.flags
             assert injected.score <= clean.score
-            assert injected.score <= max(0.0, clean.score - offline.INJECTION_PENALTY) + 1e-9
+            assert injected.score <= max(0.0, clean.score - judge.INJECTION_PENALTY) + 1e-9
 
 
 def test_off_topic():
-    vocabulary = offline.build_vocabulary(QUESTION)
+    vocabulary = judge.build_vocabulary(QUESTION)
     assert is_off_topic("今天天气不错，我昨天去公园散步，看到很多人在放风筝。", vocabulary)
     hiking = "On weekends I like hiking and fishing; the view from the mountain top is beautiful."
     assert is_off_topic(hiking, vocabulary)
@@ -94,8 +88,8 @@ def test_off_topic():
 
 def test_scores_rank_answers():
     good, thin, empty = _eval([GOOD]), _eval(["useEffect 会在依赖变化时执行。"]), _eval(["不知道"])
-    assert good.score >= 4 and not good.thin
-    assert 0 < thin.score < good.score and thin.thin
+    assert good.score >= 4 and good.strong
+    assert 0 < thin.score < good.score and not thin.strong
     assert empty.score == 0 and not empty.substantive
     assert good.missed == [] and set(good.covered) == {p["point"] for p in QUESTION["key_points"]}
     assert "清理函数" in thin.missed
@@ -123,7 +117,7 @@ def test_evidence_is_exact_substrings():
     answer = "  " + GOOD + "\n另外我还用过 useLayoutEffect。"
     result = _eval([answer])
     assert result.evidence and all(quote in answer for quote in result.evidence)
-    assert offline.filter_evidence(["不存在的引用", result.evidence[0], 3], [answer]) == [result.evidence[0]]
+    assert judge.filter_evidence(["不存在的引用", result.evidence[0], 3], [answer]) == [result.evidence[0]]
 
 
 def test_english_answers_in_a_chinese_interview_are_graded():
@@ -152,24 +146,31 @@ def test_templates_ask_nothing_outside_the_question_slot():
             assert len(set(options)) == len(options)
             for option in options:
                 marks = question_marks(option)
-                assert marks == (1 if key in ("cq_more", "follow_up_generic") else 0), (key, language, option)
+                assert marks == (1 if key in ("cq_more", "number") else 0), (key, language, option)
                 assert "要点" not in option and "key point" not in option.lower()
 
 
-def test_compose_never_repeats_an_earlier_message():
-    item = {**QUESTION, "follow_ups": []}
+@pytest.mark.parametrize("offer", [Offer("missed_point", "清理函数什么时候执行？", said="依赖数组"),
+                                   Offer("deep", "依赖里放一个每次新建的对象会怎样？"),
+                                   Offer("number", "", said="内存占用下降了 30%"),
+                                   Offer("probe", "它和 useLayoutEffect 有什么区别？", said="WebSocket",
+                                         probe_term="x")])
+def test_compose_never_repeats_an_earlier_message_while_another_phrasing_is_left(offer):
+    options = offline.follow_up_texts("follow_up", offer, "zh-CN")
     used: set[str] = set()
-    for turn in range(30):
-        decision = Decision("follow_up", "follow_up", "technical", item)
+    for turn in range(len(options)):
+        decision = Decision("follow_up", "follow_up", "technical", QUESTION, offer=offer)
         text = offline.compose_reply(decision=decision, language="zh-CN", rng=random.Random(turn), used=used)
-        assert offline.normalise(text) not in used and question_marks(text) == 1
-        used.add(offline.normalise(text))
+        assert judge.normalise(text) not in used and question_marks(text) == 1
+        assert not offer.said or offer.said in text  # what it picks up is the candidate's own words
+        used.add(judge.normalise(text))
 
 
 def test_compose_is_deterministic_and_english_reads_well():
-    decision = Decision("follow_up", "follow_up", "technical", QUESTION, follow_up="What happens with a new object?")
+    offer = Offer("deep", "What happens with a new object?")
+    decision = Decision("follow_up", "follow_up", "technical", QUESTION, offer=offer)
     texts = {offline.compose_reply(decision=decision, language="en", rng=random.Random(7), used=set())
              for _ in range(3)}
     assert len(texts) == 1
     text = texts.pop()
-    assert ", What" not in text and "  " not in text
+    assert ", What" not in text and "  " not in text and text.endswith("What happens with a new object?")

@@ -6,7 +6,8 @@ import pytest
 
 from core.interviewer import prompts
 from core.interviewer.engine import LLMEvaluationOut, TurnContext, merge_evaluation
-from core.interviewer.offline import evaluate_answer
+from core.interviewer.judge import evaluate_answer
+from core.interviewer.listen import Offer
 from core.interviewer.workflow import Decision
 
 QUESTION = {
@@ -33,7 +34,8 @@ def test_candidate_text_is_delimited_and_cannot_escape():
 
 
 def test_interviewer_prompt_carries_the_decision_not_the_rubric():
-    decision = Decision("follow_up", "follow_up", "technical", QUESTION, follow_up="闭包会带来什么内存问题？")
+    offer = Offer("deep", "闭包会带来什么内存问题？")
+    decision = Decision("follow_up", "follow_up", "technical", QUESTION, offer=offer)
     draft = "我想追问一下：闭包会带来什么内存问题？"
     messages = prompts.interviewer_messages(ctx=_ctx(), decision=decision, draft=draft)
     system = messages[0]["content"]
@@ -44,11 +46,19 @@ def test_interviewer_prompt_carries_the_decision_not_the_rubric():
     assert "Ask no question" in prompts.interviewer_messages(ctx=_ctx(), decision=end, draft="再见")[0]["content"]
 
 
-@pytest.mark.parametrize(("model_score", "expected"), [(9, 5.0), (-3, 0.0), (3.5, 3.5)])
-def test_model_scores_are_clamped(model_score, expected):
+@pytest.mark.parametrize("model_score", [9, 5, -3, 0, float("nan")])
+def test_a_model_grade_stays_anchored_to_the_evidence(model_score):
     rules = evaluate_answer(answers=[ANSWER], question=QUESTION, stage="technical", language="zh-CN")
     merged = merge_evaluation(rules, LLMEvaluationOut(score=model_score, evidence=[ANSWER[:6]]), [ANSWER])
-    assert merged.score == expected and merged.source == "llm"
+    assert rules.score - 1.0 - 1e-9 <= merged.score <= min(5.0, rules.score + 0.5) + 1e-9 and merged.source == "llm"
+    assert [d.public() for d in merged.points] == [d.public() for d in rules.points]  # decisions stay the rules'
+
+
+def test_a_model_cannot_lift_a_vague_answer():
+    vague = "闭包挺常用的，我平时写代码经常会遇到，感觉还是挺重要的一个东西。"
+    rules = evaluate_answer(answers=[vague], question=QUESTION, stage="technical", language="zh-CN")
+    merged = merge_evaluation(rules, LLMEvaluationOut(score=5, evidence=[vague[:6]]), [vague])
+    assert merged.score <= rules.score + 0.5 and merged.score < 3
 
 
 def test_model_evidence_is_grounded_and_rule_flags_win():

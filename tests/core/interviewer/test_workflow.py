@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from core.interviewer.bank import load_banks
-from core.interviewer.offline import AnswerEvaluation
+from core.interviewer.judge import AnswerEvaluation
+from core.interviewer.listen import Heard, Offer
 from core.interviewer.workflow import (
+    MAX_CANDIDATE_QUESTIONS,
     MAX_FOLLOW_UPS,
     PLAN_SHAPE,
     build_plan,
@@ -79,20 +81,79 @@ def test_empty_answer_is_reasked_once_then_moves_on():
     assert second.state["reasks"] == 0 and second.stage_changed
 
 
-def test_thin_answers_get_capped_follow_ups():
+def _heard(**offers) -> Heard:
+    heard = Heard(**offers)
+    heard.offers = [o for o in offers.values() if isinstance(o, Offer)]
+    return heard
+
+
+MIDDLE = _ev(3.0, coverage=0.5, covered=["a"], missed=["b"])
+PROBE = Offer("probe", "缓存和数据库的一致性你们是怎么保证的？", said="Redis", probe_term="Redis")
+DEEP_PROBE = Offer("deep", "热点 key 失效时怎么扛住？", said="Redis", probe_term="Redis")
+MISSED = Offer("missed_point", "如果机器断电，数据会丢吗？", said="undo log", point="持久性")
+DEEP = Offer("deep", "MySQL 靠什么保证崩溃后数据不丢？")
+SIMPLER = Offer("simpler", "一个事务执行到一半失败了，会怎么样？")
+CHALLENGE = Offer("challenge", "如果攻击者绕过前端呢？", said="前端校验一下参数就行")
+
+
+def _technical_state():
+    return {**initial_state(), "index": 1}
+
+
+def test_a_middling_answer_is_followed_up_on_what_it_said_then_capped():
     plan = _plan()
-    state = {**initial_state(), "index": 1}
-    actions = []
-    for _ in range(4):
-        decision = decide(plan=plan, state=state, stage="technical", evaluation=THIN)
-        actions.append(decision.action)
-        state = decision.state
-        if decision.action != "follow_up":
-            break
-    assert actions == ["follow_up"] * MAX_FOLLOW_UPS["technical"] + ["next_question"]
-    follow_ups = [f for f in plan["items"][1]["follow_ups"]]
-    first = decide(plan=plan, state={**initial_state(), "index": 1}, stage="technical", evaluation=THIN)
-    assert first.follow_up == (follow_ups[0] if follow_ups else None)
+    heard = _heard(probe=PROBE, missed=MISSED)
+    first = decide(plan=plan, state=_technical_state(), stage="technical", evaluation=MIDDLE, heard=heard)
+    assert first.action == "follow_up" and first.offer is PROBE and first.state["probed"] == ["Redis"]
+    again = _heard(missed=MISSED)
+    second = decide(plan=plan, state=first.state, stage="technical", evaluation=MIDDLE, heard=again)
+    assert second.action == "follow_up" and second.offer is MISSED
+    third = decide(plan=plan, state=second.state, stage="technical", evaluation=MIDDLE, heard=again)
+    assert third.action == "next_question" and third.state["follow_ups"] == 0
+    assert third.state["probed"] == ["Redis"]  # a probed term is not probed again later in the interview
+    assert MAX_FOLLOW_UPS["technical"] == 2
+
+
+def test_a_strong_answer_earns_a_deeper_question_a_weak_one_one_simpler_rephrase():
+    plan = _plan()
+    strong = decide(plan=plan, state=_technical_state(), stage="technical", evaluation=STRONG,
+                    heard=_heard(deep_probe=DEEP_PROBE, deep=DEEP, missed=MISSED))
+    assert strong.action == "follow_up" and strong.offer is DEEP_PROBE and strong.state["deep"] == 1
+    no_probe = decide(plan=plan, state=_technical_state(), stage="technical", evaluation=STRONG,
+                      heard=_heard(deep=DEEP))
+    assert no_probe.offer is DEEP and no_probe.state["used_follow_ups"] == [DEEP.question]
+    weak = decide(plan=plan, state=_technical_state(), stage="technical", evaluation=THIN,
+                  heard=_heard(simpler=SIMPLER, missed=MISSED))
+    assert weak.action == "simpler" and weak.offer is SIMPLER
+    after = decide(plan=plan, state=weak.state, stage="technical", evaluation=THIN,
+                   heard=_heard(simpler=SIMPLER, missed=MISSED))
+    assert after.action == "next_question"  # no second rephrase, no string of follow-ups for a weak answer
+    assert decide(plan=plan, state=_technical_state(), stage="technical", evaluation=STRONG,
+                  heard=_heard()).action == "next_question"
+
+
+def test_a_misconception_is_challenged_once_before_anything_else():
+    plan = _plan()
+    wrong = _ev(1.5, coverage=0.2, missed=["a"])
+    challenge = decide(plan=plan, state=_technical_state(), stage="technical", evaluation=wrong,
+                       heard=_heard(challenge=CHALLENGE, simpler=SIMPLER))
+    assert challenge.action == "challenge" and challenge.offer is CHALLENGE and challenge.kind == "follow_up"
+    again = decide(plan=plan, state=challenge.state, stage="technical", evaluation=wrong,
+                   heard=_heard(challenge=CHALLENGE))
+    assert again.action != "challenge"
+
+
+def test_off_topic_is_steered_back_once_and_a_denial_gets_the_hypothetical_version():
+    plan = _plan()
+    off = _ev(0.0, flags=["off_topic"], substantive=False, any_substance=False)
+    steer = decide(plan=plan, state=_technical_state(), stage="technical", evaluation=off)
+    assert steer.action == "steer" and steer.state["index"] == 1
+    assert decide(plan=plan, state=steer.state, stage="technical", evaluation=off).action != "steer"
+    index = next(i for i, item in enumerate(plan["items"]) if item["stage"] == "behavioral")
+    hypothetical = Offer("denial", "如果团队里有人坚持一个你不认同的方案，你会怎么做？")
+    denial = decide(plan=plan, state={**initial_state(), "index": index}, stage="behavioral",
+                    evaluation=_ev(1.0), heard=_heard(simpler=hypothetical, denial=True))
+    assert denial.action == "simpler" and denial.offer is hypothetical
 
 
 def test_strong_answer_advances_and_nonsense_after_an_answer_moves_on():
@@ -103,15 +164,21 @@ def test_strong_answer_advances_and_nonsense_after_an_answer_moves_on():
     assert decide(plan=plan, state=state, stage="technical", evaluation=after_answer).action == "next_question"
 
 
-def test_candidate_questions_and_wrap_up():
+def test_candidate_questions_are_answered_then_wrap_up():
     plan = _plan()
     index = next(i for i, item in enumerate(plan["items"]) if item["stage"] == "candidate_questions")
     state = {**initial_state(), "index": index}
-    answer = decide(plan=plan, state=state, stage="candidate_questions", evaluation=None, candidate_asked=True)
-    assert answer.action == "answer_candidate" and answer.kind == "answer" and answer.stage == "candidate_questions"
-    last = decide(plan=plan, state=answer.state, stage="candidate_questions", evaluation=None, candidate_asked=True)
-    assert last.stage == "wrap_up" and last.answers_candidate  # capped at two: answer, then wrap up
-    done = decide(plan=plan, state=state, stage="candidate_questions", evaluation=None, candidate_asked=False)
+    answers = []
+    for n in range(MAX_CANDIDATE_QUESTIONS):
+        decision = decide(plan=plan, state=state, stage="candidate_questions", evaluation=None, candidate_asked=True,
+                          candidate_answer=f"回答{n}", topic="team")
+        answers.append(decision)
+        state = decision.state
+    assert [d.action for d in answers[:-1]] == ["answer_candidate"] * (MAX_CANDIDATE_QUESTIONS - 1)
+    assert answers[0].candidate_answer == "回答0" and answers[0].state["cq_used"] == {"team": 1}
+    assert answers[-1].stage == "wrap_up" and answers[-1].answers_candidate
+    done = decide(plan=plan, state={**initial_state(), "index": index}, stage="candidate_questions",
+                  evaluation=None, candidate_asked=False)
     assert done.stage == "wrap_up" and not done.answers_candidate
     end = decide(plan=plan, state=done.state, stage="wrap_up", evaluation=None)
     assert end.action == "end" and end.completes and end.kind == "closing"

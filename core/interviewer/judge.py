@@ -1,0 +1,720 @@
+"""The built-in evaluator: what an answer says about each key point, with the candidate's own sentences as evidence.
+
+Every key point is decided once, from the sentences of the answer:
+- covered: a sentence explains it (a claim with a relation, a cause, a mechanism or an example);
+- unclear ("not clearly covered"): it is only named, in a list of terms or a run of keywords, or the sentence that
+  names it was pasted from the question or repeated from an earlier answer;
+- missed: nothing in the answer names it.
+`covered`, `unclear` and `missed` all come from that one decision, so a report can never quote a point as missed.
+Matching survives paraphrase and inflection (core.interviewer.text) and the field's concept groups.
+Besides the points, the evaluator finds asserted misconceptions, keyword lists, echoes of the question, injected
+instructions, empty, nonsense and off-topic answers. Deterministic: the same answer always gives the same result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from core.interviewer import text as tx
+from core.models import SCORED_STAGES
+
+FLAGS = ("empty", "gibberish", "off_topic", "injection", "misconception", "keyword_list", "echo", "repeated")
+INJECTION_PENALTY = 1.0  # an answer that tries to steer the grader scores lower than the same answer without it
+MISCONCEPTION_CAP = 1.5  # an answer asserting a known misconception never scores above this
+UNCLEAR_CREDIT = 0.3  # a point only named counts this much of a covered one
+STRONG, WEAK = 3.8, 2.0  # score bands the workflow uses: a deeper follow-up above, a simpler rephrase below
+
+
+# One key point's decision, with the sentences that support it (verbatim quotes of the candidate's answer).
+@dataclass
+class PointDecision:
+    point: str
+    status: str  # covered | unclear | missed
+    evidence: list[str] = field(default_factory=list)
+    said: str = ""  # the candidate's own words that named it (a verbatim substring), for follow-ups
+
+    def public(self) -> dict:
+        return {"point": self.point, "status": self.status, "evidence": list(self.evidence)}
+
+
+# A misconception the answer asserts, with the sentence that asserts it.
+@dataclass
+class Asserted:
+    claim: str
+    challenge: str
+    correction: str
+    evidence: str
+
+
+# The interviewer's private judgement of one answer (never shown during the interview).
+@dataclass
+class AnswerEvaluation:
+    score: float
+    evidence: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    covered: list[str] = field(default_factory=list)
+    unclear: list[str] = field(default_factory=list)
+    points: list[PointDecision] = field(default_factory=list)
+    misconception: Asserted | None = None
+    coverage: float = 0.0
+    length: float = 0.0
+    specificity: float = 0.0
+    structure: float = 0.0
+    substantive: bool = True  # the newest message says something gradable (not empty/nonsense/off-topic/injection)
+    any_substance: bool = True  # something gradable was said on this question at all
+    source: str = "offline"
+
+    @property
+    def strong(self) -> bool:
+        return self.score >= STRONG and self.misconception is None
+
+    @property
+    def weak(self) -> bool:
+        return self.score < WEAK
+
+    def details(self) -> dict:
+        """What is stored beside the score (Evaluation.details)."""
+        out: dict = {"unclear": list(self.unclear)}
+        if self.misconception is not None:
+            m = self.misconception
+            out["misconception"] = {"claim": m.claim, "correction": m.correction, "evidence": m.evidence}
+        return out
+
+
+# -- simple measures -----------------------------------------------------------------------------------------------
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#]*(?:[.\-'][A-Za-z0-9+#]+)*")
+_DIGIT = re.compile(r"\d")
+_PUNCT_SPACE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def latin_words(text: str) -> list[str]:
+    return _LATIN_WORD.findall(text)
+
+
+def text_units(text: str) -> int:
+    """A rough size: Chinese characters plus two per Latin word (an English word carries about two hanzi)."""
+    return tx.cjk_count(text) + 2 * len(latin_words(text))
+
+
+def normalise(text: str) -> str:
+    return _PUNCT_SPACE.sub("", (text or "").lower())
+
+
+def _bigrams(text: str) -> set[str]:
+    return tx.cjk_pairs(text)
+
+
+def terms(text: str) -> set[str]:
+    """Comparable terms for relevance: Chinese character pairs and lower-cased Latin words (2+ letters)."""
+    found = _bigrams(text) - STOP_BIGRAMS
+    found.update(w.lower() for w in latin_words(text) if len(w) >= 2 and w.lower() not in STOP_WORDS_EN)
+    return found
+
+
+# -- vocabularies --------------------------------------------------------------------------------------------------
+
+STOP_BIGRAMS = frozenset(
+    "我们 你们 他们 一下 什么 一个 这个 那个 可以 怎么 如何 是否 进行 时候 的是 是什 么样 一些 自己 这些 那些 没有 "
+    "就是 还是 然后 因为 所以 但是 如果 已经 非常 比较 觉得 认为 可能 应该 需要 请你 你的 我的 介绍 谈谈 说说 讲讲 "
+    "有什 怎样 为什 哪些 么是 的话 一次 一种 不是 也是 都是 是一 有一 个人 这样 那么 以及 或者 其中 通过 "
+    "之间 的时".split()
+)
+STOP_WORDS_EN = frozenset(
+    "the a an and or but if of to in on at for with by from as is are was were be been being it its this that these "
+    "those i me my we our you your he she they them their do does did have has had not no so such can could would "
+    "should will just than then there here what which who how when where why about into over also very".split()
+)
+COMMON_EN_WORDS = STOP_WORDS_EN | frozenset(
+    "all any some more most other only own same too both each few many much one two three first second last next "
+    "new old good great well make made use used using work worked working team teams project projects problem "
+    "problems solution user users data system systems code time people think know like want need because however "
+    "therefore example experience experiences job role company business product design test tests performance "
+    "learn learned help helped lead led manage managed build built improve improved result results reduce reduced "
+    "increase increased feature features issue issues question questions answer yes thanks thank interview "
+    "candidate skills skill background years year month months day days developer engineer engineering software "
+    "application app service services server client web mobile api database framework library tool tools".split()
+)
+GENERIC_INTERVIEW_TERMS = (
+    "项目 工作 经验 经历 负责 团队 开发 技术 用户 数据 系统 性能 设计 实现 方案 优化 业务 产品 测试 公司 学习 能力 "
+    "沟通 需求 问题 解决 结果 目标 任务 成长 毕业 大学 专业 计算机 实习 岗位 职位 同事 领导 客户 上线 架构 代码 框架 "
+    "工具 流程 效率 质量 指标 提升 降低 分析 协作 冲突 压力 挑战 失败 成功 反思 改进 计划 安排 规划 职业 发展 了解 "
+    "熟悉 掌握 使用 擅长 负责人 合作 推动 落地 版本 迭代 线上 故障 排查 监控 部署 维护 文档 规范 评审 复盘 "
+    "用过 细节 记得 清楚 确定 原理 知道 接触 听说 理解 具体 例子 场景 平时 实际 遇到 处理 用法 概念 方法 思路"
+).split() + (
+    "project work experience team develop development technical technology user data system performance design "
+    "implement solution optimize business product test company learn skill communication requirement problem "
+    "solve result goal task growth graduate university major intern internship role position colleague manager "
+    "client customer launch release architecture code framework tool process efficiency quality metric improve "
+    "reduce analysis collaborate conflict pressure challenge failure success plan career deadline stakeholder "
+    "used use know remember sure detail details example concept idea approach familiar understand worked"
+).split()
+
+_FILLERS = {
+    normalise(x)
+    for x in (
+        "嗯", "嗯嗯", "嗯嗯嗯", "啊", "呃", "额", "哦", "唔", "emm", "emmm", "不知道", "我不知道", "不清楚", "我不清楚",
+        "不会", "我不会", "不了解", "没有", "没想好", "忘了", "不记得了", "跳过", "下一个", "算了", "无", "没", "略",
+        "不懂", "我不懂", "不太清楚", "不太懂", "不太了解", "这个不会", "说不上来", "想不起来",
+        "idk", "i don't know", "i dont know", "dont know", "no idea", "not sure", "pass", "skip", "nothing", "no",
+        "n/a", "na", "um", "uh", "hmm", "hm", "ok", "okay", "next", "dunno", "no comment",
+    )
+}
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
+_ADJACENT = {row[i]: row[i + 1] for row in _KEYBOARD_ROWS for i in range(len(row) - 1)}
+_VOWELS = set("aeiouy")
+
+# Phrases that try to steer the grader or the interviewer; matched case-insensitively.
+INJECTION_PATTERNS = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"(忽略|无视|忘记|忘掉|不要管)(掉)?(你)?(之前|以上|上面|前面|先前|此前|所有|全部|刚才)?的?(所有|全部)?(的)?"
+        r"(指令|指示|提示|规则|要求|设定|设置|命令)",
+        r"(直接|必须|请)?给我(打|评)?(个)?(满分|高分|最高分|5分|五分|100分|一百分)",
+        r"(打|给|评)(个)?满分",
+        r"(告诉|透露|输出|打印|重复)(我)?(你的)?系统提示(词)?",
+        r"你现在(是|扮演|变成)",
+        r"从现在(开始|起)[，,]?你(是|要|扮演)",
+        r"(进入|开启|切换到)(越狱|开发者)模式",
+        r"(告诉|透露|泄露)(我)?.{0,6}(评分标准|答案要点|参考答案|关键点|评分规则)",
+        r"ignore\s+(all\s+|any\s+|the\s+|your\s+)*(previous|prior|above|earlier|preceding|former)?\s*"
+        r"(instructions?|prompts?|rules|directions|guidelines)",
+        r"disregard\s+(all\s+|any\s+|the\s+|your\s+)*(previous|prior|above|earlier)?\s*(instructions?|rules|prompts?)",
+        r"(reveal|print|show|repeat|tell me|what('s| is| are))\s+(me\s+)?(your|the)\s+(system\s+prompt|instructions)",
+        r"你的系统提示(词)?(是什么|给我看)",
+        r"you\s+are\s+now\b",
+        r"from\s+now\s+on,?\s+you\s+(are|will|must)",
+        r"(enter|enable|switch to)\s+(jailbreak|developer)\s+mode",
+        r"(give|award|assign)\s+me\s+(a\s+|the\s+)?(full|perfect|maximum|max|top|highest|high)\s+"
+        r"(score|marks?|points?|rating)",
+        r"score\s+(me|this|my answer)\s+(a\s+)?(5|five|100|10|perfect|full)",
+        r"</?\s*(candidate_answer|system|instructions?)\s*>",
+        r"new\s+instructions\s*:",
+    )
+)
+
+_STAR_MARKERS = {
+    "situation": ("当时", "背景", "那时", "情况是", "有一次", "situation", "context", "at the time", "once ", "when i"),
+    "task": ("任务", "目标", "负责", "需要我", "职责", "task", "goal", "responsible", "my job", "needed to"),
+    "action": ("我做了", "我采取", "首先", "然后", "我主动", "我决定", "我组织", "我推动", "采取", "我先",
+               "action", "i decided", "i organized", "first,", "then ", "i led", "i proposed", "i worked"),
+    "result": ("结果", "最终", "最后", "提升", "降低", "减少", "成功", "收获", "上线", "result", "outcome", "finally",
+               "in the end", "improved", "reduced", "increased", "delivered", "learned"),
+}
+CONNECTIVES = (
+    "首先", "其次", "然后", "最后", "因为", "所以", "因此", "但是", "不过", "另外", "第一", "第二", "第三", "一方面",
+    "另一方面", "总结", "总之", "例如", "比如", "first", "second", "then", "finally", "because", "therefore",
+    "however", "so that", "for example", "in addition", "overall", "as a result",
+)
+EXAMPLE_MARKERS = ("比如", "例如", "举个例子", "举例", "具体来说", "拿", "像我们", "for example", "e.g.", "such as",
+                   "for instance", "in our", "at my", "we had")
+# What makes a sentence say something about a term rather than name it: relations, causes, mechanisms, conditions.
+RELATION_MARKERS = (
+    "因为", "所以", "因此", "导致", "使得", "使", "从而", "通过", "依靠", "靠", "利用", "用来", "用于", "是指",
+    "指的是",
+    "就是", "意味着", "也就是", "保证", "确保", "避免", "防止", "如果", "假如", "假设", "一旦", "就会", "会", "能",
+    "可以", "需要", "必须", "比如", "例如", "相当于", "取决于", "而不是", "否则", "才", "先", "再", "之后", "之前",
+    "时候", "实现", "记录", "让", "把", "被", "对", "给", "用", "在", "只", "不", "没", "要", "都", "叫", "算", "做",
+    "because", "so ", "therefore", "which", "means", "mean", "by ", "when", "if ", "unless", "ensure", "prevent",
+    "avoid", "so that", "via", "through", "using", " uses", " use ", "lets", "allow", "makes", "cause", "instead",
+    "rather than", "otherwise", "until", "after", "before", "while", " is ", " are ", " was ", " can ", " will ",
+    " would ", " should ", " must ", " need", " keep", " store", " write", " read", " check", " compare", " get",
+    " give", " take", " return", " call", " run", " send", " set", " split", " measure",
+)
+_LIST_SEPARATORS = re.compile(r"[、,，;；/|]|\s+and\s+|\s+or\s+")
+LIST_ITEM_UNITS = 6  # an item of a list of terms is this short
+# A negation right before a cue ("不是前端校验就行", "it's not enough to") cancels it; "别" only on its own (级别,
+# 区别, 别人 are not negations).
+_NEGATED_ZH = re.compile(r"(不|没有?|并不|并非|不是|不能|不会|无法|未|(?<![级区分特类个性派])别)\s*$")
+_NEGATED_EN = re.compile(
+    r"\b(not|never|no|without|cannot|isn't|aren't|doesn't|don't|didn't|won't|can't)\W*(\w+\W+){0,2}$", re.IGNORECASE)
+# Words near a misconception's cue that show the speaker rejects it ("只做前端校验是不够的").
+REJECTIONS = ("是不够的", "还不够", "远远不够", "并不够", "是不行的", "不行的", "没用的", "是不对的", "是错的",
+              "是错误的", "误区", "误解", "不能只", "并不", "不一定", "不等于", "不代表", "not enough", "isn't enough",
+              "insufficient", "won't work", "doesn't work", "is wrong", "are wrong", "that's wrong", "myth",
+              "misconception", "not sufficient", "not necessarily", "doesn't mean", "does not mean")
+DENIALS = re.compile(
+    r"(没有?(遇到|碰到|经历|发生)过|从来?没有?|从没|没什么(冲突|矛盾|分歧)|基本(上)?没有?|没怎么(遇到|有过)|"
+    r"想不(起来|到)|不记得有|"
+    r"never (really )?(had|been|faced|experienced|happened)|haven't (really )?(had|faced|experienced)|"
+    r"can't (think|recall|remember)|don't (recall|remember) (any|a time)|no such (experience|situation)|"
+    r"not really had)",
+    re.IGNORECASE,
+)
+
+
+# -- rule checks ---------------------------------------------------------------------------------------------------
+
+
+# A sentence that talks about prompt injection (an AI candidate explaining the attack) is an answer, not an attack.
+_DISCUSSES_INJECTION = re.compile(r"攻击者|注入|防御|防范|比如|例如|举例|用户输入|恶意|injection|attack|defen[cs]e|"
+                                  r"e\.g\.|for example|such as|malicious|user input", re.IGNORECASE)
+
+
+def find_injection(text: str) -> list[tuple[int, int]]:
+    """Spans of text that try to instruct the interviewer or grader (not sentences that discuss such attacks)."""
+    text = text or ""
+    spans = [m.span() for pattern in INJECTION_PATTERNS for m in pattern.finditer(text)]
+    if not spans:
+        return spans
+    discussing = [(a, b) for a, b in tx.sentence_spans(text) if _DISCUSSES_INJECTION.search(text[a:b])]
+    return [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in discussing)]
+
+
+def strip_injection(text: str) -> str:
+    """The answer without the sentences that carry an injection (what we actually grade)."""
+    spans = find_injection(text)
+    if not spans:
+        return text
+    kept = [text[a:b] for a, b in tx.sentence_spans(text) if not any(s < b and e > a for s, e in spans)]
+    return "\n".join(kept)
+
+
+def is_empty(text: str) -> bool:
+    core = normalise(text)
+    if len(core) <= 1:
+        return True
+    if core in _FILLERS:
+        return True
+    return all(ch in "嗯啊呃额哦唔哈嘿emhu" for ch in core) and len(core) <= 6
+
+
+def _keyboard_run_chars(token: str) -> int:
+    """Letters that sit in runs of 3+ neighbouring keys typed left to right ("asdf", "jkl")."""
+    total, run = 0, 1
+    for prev, cur in zip(token, token[1:], strict=False):
+        if _ADJACENT.get(prev) == cur:
+            run += 1
+        else:
+            total += run if run >= 3 else 0
+            run = 1
+    return total + (run if run >= 3 else 0)
+
+
+def _is_mash(token: str, known: set[str]) -> bool:
+    low = token.lower()
+    if low in known or low in COMMON_EN_WORDS:
+        return False
+    if token.isupper() and len(token) <= 6:
+        return False  # an acronym: SQL, HTTP, CSRF
+    letters = re.sub(r"[^a-z]", "", low)
+    if len(letters) < 3:
+        return False
+    if _keyboard_run_chars(letters) / len(letters) > 0.6:
+        return True
+    if re.search(r"(.)\1{3,}", letters):
+        return True
+    if re.search(r"[^aeiouy]{6,}", letters):
+        return True
+    return len(letters) >= 5 and not (_VOWELS & set(letters))
+
+
+def is_gibberish(text: str, *, language: str, known: set[str]) -> bool:
+    """Keyboard mash, one character repeated, no real words, or random Latin letters."""
+    core = normalise(text)
+    if len(core) >= 4 and (len(set(core)) <= 2 or re.search(r"([^\d])\1{5,}", core)):
+        return True
+    words = latin_words(text)
+    hanzi = tx.cjk_count(text)
+    if hanzi >= 4:
+        return False
+    if not words:
+        return hanzi == 0 and len(re.sub(r"\s", "", text)) >= 3  # digits and symbols only
+    letters = sum(len(w) for w in words)
+    mash_letters = sum(len(w) for w in words if _is_mash(w, known))
+    if mash_letters / max(1, letters) >= 0.5:
+        return True
+    real = [w for w in words if w.lower() in COMMON_EN_WORDS or w.lower() in known or w.isupper()]
+    return len(words) >= 2 and not real
+
+
+def is_off_topic(text: str, vocabulary: set[str]) -> bool:
+    """An answer that shares (almost) no vocabulary with the question, its key points or the field."""
+    answer_terms = terms(text)
+    if len(answer_terms) < 6:
+        return False
+    overlap = len(answer_terms & vocabulary)
+    return overlap <= 1 or (len(answer_terms) >= 30 and overlap / len(answer_terms) < 0.05)
+
+
+def build_texts(question: Mapping, extra: Iterable[str] = ()) -> list[str]:
+    texts = [question.get("question", ""), *question.get("tags", []), *question.get("follow_ups", []), *extra]
+    for point in question.get("key_points", []):
+        texts.append(point.get("point", ""))
+        texts.extend(point.get("synonyms", []))
+    return texts
+
+
+def build_vocabulary(question: Mapping, extra: Iterable[str] = ()) -> set[str]:
+    """Terms of the question, its key points, synonyms, tags and follow-ups, the field, and interview basics."""
+    return terms(" ".join(build_texts(question, extra))) | _generic_vocabulary()
+
+
+@lru_cache(maxsize=1)
+def _generic_vocabulary() -> frozenset[str]:
+    return frozenset(terms(" ".join(GENERIC_INTERVIEW_TERMS)))
+
+
+def known_words(question: Mapping, extra: Iterable[str] = ()) -> set[str]:
+    """Latin words that are real in this context (tags, synonyms, field terms)."""
+    words = {w.lower() for w in latin_words(" ".join(build_texts(question, extra)))}
+    return words | {w for w in GENERIC_INTERVIEW_TERMS if w.isascii()}
+
+
+def message_flags(text: str, *, question: Mapping, stage: str, language: str,
+                  field_terms: Sequence[str] = ()) -> list[str]:
+    """Rule flags for one candidate message: injection, and at most one of empty / gibberish / off_topic."""
+    flags = ["injection"] if find_injection(text) else []
+    clean = strip_injection(text)
+    if not clean.strip() or is_empty(clean):
+        if not flags:
+            flags.append("empty")
+    elif is_gibberish(clean, language=language, known=known_words(question, field_terms)):
+        flags.append("gibberish")
+    elif stage in SCORED_STAGES and is_off_topic(clean, build_vocabulary(question, field_terms)):
+        flags.append("off_topic")
+    return flags
+
+
+def star_score(text: str) -> float:
+    lower = text.lower()
+    return sum(any(m in lower for m in markers) for markers in _STAR_MARKERS.values()) / 4
+
+
+def structure_score(text: str, stage: str) -> float:
+    lower = text.lower()
+    value = min(1.0, sum(1 for c in CONNECTIVES if c in lower) / 3)
+    if stage in ("behavioral", "project"):
+        value = 0.5 * value + 0.5 * star_score(text)
+    return value
+
+
+def denies_experience(text: str) -> bool:
+    """The candidate says they never had such an experience ("没遇到过冲突", "I've never had a conflict")."""
+    return DENIALS.search(text or "") is not None
+
+
+# -- the question, compiled for matching ---------------------------------------------------------------------------
+
+
+# A key point's terms (its name, synonyms, and their concept-group fellows), compiled.
+@dataclass(frozen=True)
+class _PointSpec:
+    point: str
+    terms: tuple[tx.Term, ...]
+
+
+# A misconception compiled: cue groups (each a set of terms that must share a sentence) and rejections.
+@dataclass(frozen=True)
+class _MisconceptionSpec:
+    claim: str
+    cues: tuple[tuple[tx.Term, ...], ...]
+    unless: tuple[tx.Term, ...]
+    challenge: str
+    correction: str
+
+
+# Everything the evaluator needs from a question, built once per (question, concept groups).
+@dataclass(frozen=True)
+class QuestionSpec:
+    points: tuple[_PointSpec, ...]
+    misconceptions: tuple[_MisconceptionSpec, ...]
+    question_pairs: frozenset[str]
+    question_words: frozenset[str]
+
+
+def concept_index(groups: Iterable[Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """folded word → every word of its concept group(s)."""
+    index: dict[str, list[str]] = {}
+    for group in groups:
+        for word in group:
+            index.setdefault(tx.fold(word).strip(), []).extend(w for w in group if w != word)
+    return {word: tuple(dict.fromkeys(others)) for word, others in index.items()}
+
+
+def _expanded(words: Iterable[str], concepts: Mapping[str, tuple[str, ...]]) -> tuple[tx.Term, ...]:
+    seen: dict[str, tx.Term] = {}
+    for word in words:
+        for variant in (word, *concepts.get(tx.fold(word).strip(), ())):
+            term = tx.compile_term(variant)
+            if term.keys and term.keys not in seen:
+                seen[term.keys] = term
+    return tuple(seen.values())
+
+
+def compile_question(question: Mapping, concepts: Mapping[str, tuple[str, ...]] | None = None) -> QuestionSpec:
+    concepts = concepts or {}
+    points = tuple(
+        _PointSpec(str(p.get("point", "")), _expanded([p.get("point", ""), *(p.get("synonyms") or [])], concepts))
+        for p in question.get("key_points") or []
+    )
+    misconceptions = tuple(
+        _MisconceptionSpec(
+            claim=str(m.get("claim", "")),
+            cues=tuple(tuple(tx.compile_term(part.strip()) for part in cue.split("&")) for cue in m.get("cues") or []),
+            unless=tuple(tx.compile_term(u) for u in m.get("unless") or []),
+            challenge=str(m.get("challenge", "")), correction=str(m.get("correction", "")),
+        )
+        for m in question.get("misconceptions") or []
+    )
+    text = str(question.get("question", ""))
+    return QuestionSpec(points, misconceptions, frozenset(tx.cjk_pairs(text)),
+                        frozenset(t.key for t in tx.tokens(text) if not t.cjk))
+
+
+# -- sentences -----------------------------------------------------------------------------------------------------
+
+
+# One sentence of an answer, with its tokens and what the evaluator found in it.
+@dataclass
+class _Sentence:
+    text: str  # the whole answer this sentence belongs to
+    span: tuple[int, int]
+    tokens: list[tx.Token]
+    index: dict[str, list[int]]
+    hits: dict[int, tuple[int, int]] = field(default_factory=dict)  # point index → character span of its match
+    term_spans: list[tuple[int, int]] = field(default_factory=list)  # every key-point term found, any point
+    listed: bool = False
+    echo: bool = False
+    repeated: bool = False
+
+    @property
+    def words(self) -> str:
+        return self.text[self.span[0]:self.span[1]]
+
+
+def _sentences(answer: str) -> list[_Sentence]:
+    out = []
+    injected = find_injection(answer)
+    for a, b in tx.sentence_spans(answer):
+        if any(s < b and e > a for s, e in injected):
+            continue  # an injection sentence is never graded or quoted
+        toks = tx.tokens(answer[a:b])
+        toks = [tx.Token(t.key, t.start + a, t.end + a) for t in toks]
+        index: dict[str, list[int]] = {}
+        for i, t in enumerate(toks):
+            index.setdefault(t.key, []).append(i)
+        out.append(_Sentence(answer, (a, b), toks, index))
+    return out
+
+
+def _content_size(text: str) -> int:
+    return tx.cjk_count(text) + sum(len(w) for w in latin_words(text))
+
+
+def _is_list(sentence: _Sentence) -> bool:
+    """Terms named one after another and little else: "原子性、一致性、隔离性、持久性", "ACID, MVCC and WAL".
+
+    An explanation may enumerate too ("setTimeout、setInterval 和 UI 事件回调属于宏任务"), but then the clauses
+    around the items say something: a list is a sentence whose short items are nearly all of it."""
+    parts = [p.strip(" 。.!！?？:：") for p in _LIST_SEPARATORS.split(sentence.words)]
+    sizes = [text_units(p) for p in parts if p]
+    items = [size for size in sizes if size <= LIST_ITEM_UNITS]
+    if len(items) < 3:
+        return False
+    rest = sum(sizes) - sum(items)
+    return rest <= max(4, 0.25 * sum(sizes))
+
+
+def _term_density(sentence: _Sentence) -> float:
+    covered = sorted(sentence.term_spans)
+    chars, end = 0, -1
+    for a, b in covered:
+        a = max(a, end)
+        if b > a:
+            chars += _content_size(sentence.text[a:b])
+            end = b
+    return chars / max(1, _content_size(sentence.words))
+
+
+def _explains(sentence: _Sentence) -> bool:
+    """The sentence says something about what it names: not a list, not a run of keywords, a relation in it."""
+    if sentence.listed or sentence.echo or sentence.repeated:
+        return False
+    density = _term_density(sentence)
+    if density >= 0.85 or (len(sentence.hits) >= 3 and density >= 0.5):
+        return False  # nothing but the term, or several points' keywords strung together ("原子性通过隔离性的持久性…")
+    lower = f" {sentence.words.lower()} "
+    outside = _content_size(sentence.words) * (1 - density)
+    return outside >= 4 and (any(m in lower for m in RELATION_MARKERS) or outside >= 10)
+
+
+def _echoes_question(sentence: _Sentence, spec: QuestionSpec) -> bool:
+    pairs = tx.cjk_pairs(sentence.words)
+    if len(pairs) >= 6 and len(pairs & spec.question_pairs) / len(pairs) >= 0.7:
+        return True
+    words = [t.key for t in sentence.tokens if not t.cjk and t.key not in ("a", "an", "the")]
+    return len(words) >= 6 and sum(w in spec.question_words for w in words) / len(words) >= 0.8
+
+
+def _negated_before(sentence: _Sentence, position: int) -> bool:
+    start = sentence.tokens[max(0, position - 4)].start if position else sentence.tokens[position].start
+    before = sentence.text[start:sentence.tokens[position].start]
+    return bool(_NEGATED_ZH.search(before) or _NEGATED_EN.search(before))
+
+
+def _asserts(sentence: _Sentence, m: _MisconceptionSpec) -> bool:
+    lower = sentence.words.lower()
+    if any(r in lower for r in REJECTIONS):
+        return False
+    if any(tx.find_term(sentence.tokens, u, index=sentence.index) for u in m.unless):
+        return False
+    for cue in m.cues:
+        found = [tx.find_term(sentence.tokens, part, index=sentence.index) for part in cue]
+        if all(found) and not any(_negated_before(sentence, f[0]) for f in found):
+            return True
+    return False
+
+
+# -- evaluation ----------------------------------------------------------------------------------------------------
+
+_WEIGHTS = {  # coverage, depth, specificity, structure (sum 1)
+    "technical": (0.75, 0.15, 0.05, 0.05),
+    "project": (0.55, 0.1, 0.2, 0.15),
+    "behavioral": (0.5, 0.1, 0.15, 0.25),
+    "self_intro": (0.55, 0.05, 0.25, 0.15),
+}
+_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|ms|毫秒|秒|分钟|小时|天|周|倍|万|千|亿|k\b|w\b|qps|tps|x\b|个|人|次)",
+                     re.IGNORECASE)
+
+
+def specificity(text: str, known: set[str]) -> float:
+    score = 0.0
+    if _NUMBER.search(text) or _DIGIT.search(text):
+        score += 0.4
+    tech = [w for w in latin_words(text) if w.lower() in known or (w[0].isupper() and w.lower() not in COMMON_EN_WORDS)]
+    score += 0.4 if len(tech) >= 2 else 0.2 if tech else 0.0
+    if any(marker in text.lower() for marker in EXAMPLE_MARKERS):
+        score += 0.2
+    return min(1.0, score)
+
+
+def evaluate_answer(
+    *, answers: Sequence[str], question: Mapping, stage: str, language: str, field_terms: Sequence[str] = (),
+    concepts: Mapping[str, tuple[str, ...]] | None = None, earlier: Sequence[str] = (),
+) -> AnswerEvaluation:
+    """Score everything the candidate said on one question (0–5) from one decision per key point.
+
+    The flags describe the newest message; the decisions and the score cover all messages on the question that carry
+    content (a follow-up answer can fill gaps, a nonsense reply adds nothing). `earlier` holds the candidate's
+    answers to other questions: a sentence repeated from them earns nothing again.
+    """
+    answers = list(answers) or [""]
+    per_message = [message_flags(a, question=question, stage=stage, language=language, field_terms=field_terms)
+                   for a in answers]
+    flags = list(per_message[-1])
+    useful = [a for a, f in zip(answers, per_message, strict=True) if not {"empty", "gibberish", "off_topic"} & set(f)]
+    spec = compile_question(question, concepts)
+    earlier_sentences = {normalise(s) for text in earlier for s in _split(text) if len(normalise(s)) >= 8}
+    sentences = [s for answer in useful for s in _sentences(answer)]
+    for s in sentences:
+        s.echo = _echoes_question(s, spec)
+        s.repeated = normalise(s.words) in earlier_sentences
+        s.listed = _is_list(s)
+        for i, point in enumerate(spec.points):
+            for term in point.terms:
+                found = tx.find_term(s.tokens, term, index=s.index)
+                if found:
+                    span = (s.tokens[found[0]].start, s.tokens[found[1]].end)
+                    s.hits.setdefault(i, span)
+                    s.term_spans.append(span)
+            if i not in s.hits and any(tx.pair_share(tx.cjk_pairs(s.words), t) >= tx.FUZZY_SHARE for t in point.terms):
+                s.hits[i] = s.span
+    decisions = [_decide(i, point.point, sentences) for i, point in enumerate(spec.points)]
+    graded = "\n".join(s.words for s in sentences if not (s.echo or s.repeated))
+    asserted = _misconception(sentences, spec) if stage in SCORED_STAGES else None
+    known = known_words(question, field_terms)
+    length = min(1.0, text_units(graded) / 120) if graded else 0.0
+    spec_score = specificity(graded, known) if graded else 0.0
+    structure = structure_score(graded, stage) if graded else 0.0
+    coverage = _coverage(decisions, spec.points)
+    explained = [s for s in sentences if _explains(s)]
+    depth = min(1.0, sum(1 for s in explained if any(m in s.words.lower() for m in EXAMPLE_MARKERS)
+                             or _DIGIT.search(s.words)) / 2 + 0.25 * min(2, len(explained)))
+    score = _score(stage, coverage, depth, spec_score, structure, length, bool(spec.points)) if graded else 0.0
+    named = [s for s in sentences if s.hits]
+    if named and sum(1 for s in named if not _explains(s)) / len(named) >= 0.6 and coverage < 0.5:
+        flags.append("keyword_list")
+    if sentences and all(s.echo for s in sentences):
+        flags.append("echo")
+    if sentences and all(s.repeated for s in sentences):
+        flags.append("repeated")
+    if asserted is not None:
+        flags.append("misconception")
+        score = min(score, MISCONCEPTION_CAP)
+    if any("injection" in f for f in per_message):
+        score -= INJECTION_PENALTY
+    score = round(max(0.0, min(5.0, score)), 1)
+    nonsense = {"empty", "gibberish", "off_topic"} & set(flags)
+    newest = [s for s in _sentences(answers[-1]) if not _echoes_question(s, spec)]
+    evidence = list(dict.fromkeys(q for d in decisions if d.status == "covered" for q in d.evidence))[:5]
+    return AnswerEvaluation(
+        score=score, evidence=evidence, flags=list(dict.fromkeys(flags)), points=decisions,
+        covered=[d.point for d in decisions if d.status == "covered"],
+        unclear=[d.point for d in decisions if d.status == "unclear"],
+        missed=[d.point for d in decisions if d.status == "missed"],
+        misconception=asserted, coverage=round(coverage, 3), length=round(length, 3),
+        specificity=round(spec_score, 3), structure=round(structure, 3),
+        substantive=not nonsense and bool(newest), any_substance=bool(graded.strip()),
+    )
+
+
+def _split(text: str) -> list[str]:
+    return [text[a:b] for a, b in tx.sentence_spans(text)]
+
+
+def _decide(index: int, name: str, sentences: list[_Sentence]) -> PointDecision:
+    naming = [s for s in sentences if index in s.hits]
+    if not naming:
+        return PointDecision(name, "missed")
+    explaining = [s for s in naming if _explains(s)]
+    chosen = explaining or naming
+    quotes = list(dict.fromkeys(tx.quote(s.text, s.span, s.hits[index]) for s in chosen))[:2]
+    first = chosen[0]
+    a, b = first.hits[index]
+    said = first.text[a:b] if (a, b) != first.span else ""
+    return PointDecision(name, "covered" if explaining else "unclear", quotes, said)
+
+
+def _coverage(decisions: list[PointDecision], points: Sequence[_PointSpec]) -> float:
+    if not points:
+        return 0.0
+    credit = {"covered": 1.0, "unclear": UNCLEAR_CREDIT, "missed": 0.0}
+    weights = [1.25 if i == 0 else 1.0 for i in range(len(decisions))]  # the first point matters most
+    return sum(w * credit[d.status] for w, d in zip(weights, decisions, strict=True)) / sum(weights)
+
+
+def _score(stage: str, coverage: float, depth: float, spec: float, structure: float, length: float,
+           has_points: bool) -> float:
+    w_cov, w_depth, w_spec, w_struct = _WEIGHTS.get(stage, (0.55, 0.1, 0.2, 0.15))
+    cov = coverage if has_points else 0.5 * length + 0.5 * structure
+    value = w_cov * cov + w_depth * depth * min(1.0, cov * 2) + w_spec * spec + w_struct * structure
+    if length < 0.15:  # one line: whatever it names, it cannot be a full answer
+        value *= 0.6 + 2 * length
+    return 5 * value
+
+
+def _misconception(sentences: list[_Sentence], spec: QuestionSpec) -> Asserted | None:
+    for m in spec.misconceptions:
+        for s in sentences:
+            if _asserts(s, m):
+                return Asserted(m.claim, m.challenge, m.correction, tx.quote(s.text, s.span))
+    return None
+
+
+def filter_evidence(quotes: Iterable, answers: Sequence[str], limit: int = 5) -> list[str]:
+    """Keep only quotes that are exact substrings of one of the candidate's answers (no invented evidence)."""
+    kept: list[str] = []
+    for quote in quotes:
+        if not isinstance(quote, str):
+            continue
+        quote = quote.strip()
+        if len(quote) >= 2 and any(quote in answer for answer in answers) and quote not in kept:
+            kept.append(quote)
+        if len(kept) >= limit:
+            break
+    return kept
