@@ -65,8 +65,16 @@ def main() -> int:
                 print(f"{'':18} PROBLEM: {problem}")
             failures += bool(result.problems)
             if args.show:
-                for text in result.interviewer_messages:
-                    print(f"{'':18} » {text}")
+                for role, kind, text in result.dialogue:
+                    who = f"面试官[{kind}]" if role == "assistant" else "候选人"
+                    print(f"{'':4}{who}: {text}")
+                if result.report is not None:
+                    for entry in result.report.per_question:
+                        print(f"{'':4}[{entry['question_id']} {entry['score']}] {entry['feedback']}")
+                        if entry.get("better_answer"):
+                            print(f"{'':8}↳ {entry['better_answer']}")
+                    print(f"{'':4}strengths: {result.report.strengths}")
+                    print(f"{'':4}improvements: {result.report.improvements}")
         print(f"\n{failures} persona(s) with problems")
         return 1 if failures else 0
 

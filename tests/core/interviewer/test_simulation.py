@@ -39,7 +39,10 @@ def test_scores_separate_candidates(run, info):
     assert strong.overall - weak.overall >= 25
     assert strong.overall - gibberish.overall >= 25
     assert weak.overall >= gibberish.overall and weak.overall >= empty.overall
-    assert strong.follow_ups <= 1 and weak.follow_ups >= 4  # thin answers are probed
+    # Depth follows the candidate: strong answers earn deeper questions (at least one per technical question on
+    # average), weak ones one simpler rephrase at most, so a weak interview is never the longer one.
+    assert strong.technical_follow_ups >= 4
+    assert weak.turns <= strong.turns and weak.technical_follow_ups <= 4
     assert gibberish.reasks >= 4 and gibberish.follow_ups == 0
 
 
