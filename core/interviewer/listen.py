@@ -149,7 +149,9 @@ def hear(*, answers: Sequence[str], evaluation: AnswerEvaluation, item: Mapping,
     used_follow_ups = list(state.get("used_follow_ups") or [])
     deep = next((f for f in item.get("follow_ups") or [] if f and f not in used_follow_ups
                  and (heard.project_named or not any(w in f.lower() for w in PROJECT_WORDS))), None)
-    heard.deep = Offer("deep", deep) if deep else None
+    if deep:
+        lead = _covered_words(evaluation, picked) if stage == "technical" else ""
+        heard.deep = Offer("deep", deep, said=lead)
     if item.get("simpler"):
         heard.simpler = Offer("denial" if heard.denial else "simpler", str(item["simpler"]))
     if evaluation.misconception is not None:
@@ -164,13 +166,18 @@ def _missed_offer(evaluation: AnswerEvaluation, item: Mapping, picked: set[str],
     """The ask of the most important point not covered (missed first, then unclear), led in by the candidate's own
     words on a point they did cover."""
     asks = {str(p.get("point", "")): p.get("ask") for p in item.get("key_points") or []}
-    said = "" if not quote else next((d.said for d in evaluation.points
-                                      if d.status == "covered" and _quotable(d.said) and d.said not in picked), "")
+    said = _covered_words(evaluation, picked) if quote else ""
     for status in ("missed", "unclear"):
         for decision in evaluation.points:
             if decision.status == status and asks.get(decision.point):
                 return Offer("missed_point", str(asks[decision.point]), said=said, point=decision.point)
     return None
+
+
+def _covered_words(evaluation: AnswerEvaluation, picked: set[str]) -> str:
+    """The candidate's own words on a point they covered, worth quoting back; "" when there are none."""
+    return next((d.said for d in evaluation.points
+                 if d.status == "covered" and _quotable(d.said) and d.said not in picked), "")
 
 
 _NOT_QUOTABLE = re.compile(r"^(i|we|you|he|she|they|it|my|our|in the end|as a result|finally|then|so|because)\b"

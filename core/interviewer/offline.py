@@ -109,6 +109,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         "en": ("Let me take that a step further. ", "Going one level deeper: ", "Building on that, ",
                "Let's dig deeper. ", "A harder one on the same topic: ", "Okay, pushing a bit further: "),
     },
+    "deep_lead": {
+        "zh-CN": ("你刚才提到{said}，我再往深了问一点：", "你说到了{said}，顺着这个往下聊：",
+                  "关于你提到的{said}，再深入一层：", "你提到了{said}，那我接着问："),
+        "en": ("You mentioned {said}. Let me take that a step further. ", "On {said}, which you brought up: ",
+               "You talked about {said}. Going one level deeper: ", "Since you mentioned {said}, "),
+    },
     "number": {
         "zh-CN": ("你提到{said}，这个数是怎么测出来的？", "你说{said}，当时是怎么统计和验证这个数的？",
                   "关于{said}，这个数据是和什么基线比出来的？", "你提到{said}，能讲讲这个数是怎么得出来的吗？"),
@@ -288,5 +294,7 @@ def follow_up_texts(action: str, offer, language: str) -> list[str]:
         return [_join([t.format(said=said), body], language) for t in templates("probe_lead", language)]
     if offer.reason == "missed_point" and said:
         return [_join([t.format(said=said), body], language) for t in templates("missed_lead", language)]
+    if offer.reason == "deep" and said:
+        return [_join([t.format(said=said), body], language) for t in templates("deep_lead", language)]
     key = "deep_prefix" if offer.reason == "deep" else "missed_prefix"
     return [_join([prefix, body], language) for prefix in templates(key, language)]

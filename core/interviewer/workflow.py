@@ -305,7 +305,7 @@ def decide(*, plan: dict, state: dict, stage: str, evaluation: AnswerEvaluation 
         if heard.simpler is not None and not state["simpler_used"] and not state["follow_ups"]:
             return _ask(stage, item, state, "simpler", heard.simpler, simpler_used=True, count=True)
         return advance(plan, state, stage)  # a weak answer gets one simpler rephrase at most, then we move on
-    offer = _strong_offer(stage, heard) if ev.strong else _middle_offer(stage, heard)
+    offer = _strong_offer(stage, heard) if ev.strong else _middle_offer(stage, heard, ev)
     if offer is None:
         return advance(plan, state, stage)
     return _follow_up(stage, item, state, offer)
@@ -318,9 +318,12 @@ def _strong_offer(stage: str, heard: Heard) -> Offer | None:
     return heard.number or heard.deep_probe or heard.deep
 
 
-def _middle_offer(stage: str, heard: Heard) -> Offer | None:
-    """Something the answer said (a number, a named technology), else the most important point it missed."""
+def _middle_offer(stage: str, heard: Heard, ev: AnswerEvaluation) -> Offer | None:
+    """Something the answer said (a number, a named technology), or the most important point it missed: on a
+    technical question that leaves much out, the missed point comes first."""
     if stage == "technical":
+        if ev.coverage < 0.7:
+            return heard.missed or heard.probe or heard.number
         return heard.probe or heard.missed or heard.number
     return heard.number or heard.missed or heard.probe
 

@@ -87,7 +87,8 @@ def _heard(**offers) -> Heard:
     return heard
 
 
-MIDDLE = _ev(3.0, coverage=0.5, covered=["a"], missed=["b"])
+MIDDLE = _ev(3.0, coverage=0.8, covered=["a", "c"], missed=["b"])
+PARTIAL = _ev(2.5, coverage=0.4, covered=["a"], missed=["b", "c"])
 PROBE = Offer("probe", "缓存和数据库的一致性你们是怎么保证的？", said="Redis", probe_term="Redis")
 DEEP_PROBE = Offer("deep", "热点 key 失效时怎么扛住？", said="Redis", probe_term="Redis")
 MISSED = Offer("missed_point", "如果机器断电，数据会丢吗？", said="undo log", point="持久性")
@@ -112,6 +113,9 @@ def test_a_middling_answer_is_followed_up_on_what_it_said_then_capped():
     assert third.action == "next_question" and third.state["follow_ups"] == 0
     assert third.state["probed"] == ["Redis"]  # a probed term is not probed again later in the interview
     assert MAX_FOLLOW_UPS["technical"] == 2
+    # An answer that leaves most points out is asked about the most important one first.
+    partial = decide(plan=plan, state=_technical_state(), stage="technical", evaluation=PARTIAL, heard=heard)
+    assert partial.offer is MISSED
 
 
 def test_a_strong_answer_earns_a_deeper_question_a_weak_one_one_simpler_rephrase():
