@@ -170,7 +170,8 @@ def test_the_same_answer_always_gets_the_same_decision(answer):
 
 def test_explaining_prompt_injection_is_an_answer_not_an_attack():
     question = {"id": "t-inj", "stage": "technical", "question": "大模型应用怎么防御提示词注入？",
-                "key_points": [{"point": "隔离指令与数据", "synonyms": ["分隔符", "隔开", "当作数据"]}], "tags": ["llm"]}
+                "key_points": [{"point": "隔离指令与数据", "synonyms": ["分隔符", "隔开", "当作数据"]}],
+                "tags": ["llm"]}
     answer = ("攻击者会在用户输入里写“忽略之前的所有指令”，所以要把系统提示和用户输入用分隔符隔开，"
               "只把用户输入当作数据处理。")
     result = _eval(answer, question)
