@@ -23,7 +23,8 @@ _MEASURE = re.compile(
 _CHANGE = re.compile(r"从|降到|降至|降低|减少|提升|提高|提到|增长|缩短|节省|翻了|reduc|increas|improv|cut|dropp|"
                      r"from\s|down to|up to|grew|sav|faster|slower", re.IGNORECASE)
 _LEADING = re.compile(r"^(?:然后|最后|最终|所以|因此|并且|而且|另外|同时|接着|后来|于是|我们|我|也|就|都|把|将|"
-                      r"and|so|then|finally|eventually|we|i|also|which)[\s，,]*", re.IGNORECASE)
+                      r"and|so|then|finally|eventually|also|which)[\s，,]*", re.IGNORECASE)
+_FIRST_PERSON = {"i": "you", "my": "your", "i'm": "you're", "i've": "you've"}
 _PROJECT_NAME = re.compile(
     r"(?:做|负责|参与|主导|开发|搭建|设计)(?:了|过)?(?:一个|一套)?(?:叫)?[“\"「《]?([\w\u4e00-\u9fff·\-]{2,14}?)[”\"」》]?"
     r"(?=项目|系统|平台|小程序|app|App|APP)"
@@ -72,6 +73,9 @@ def number_phrase(answer: str, language: str) -> str | None:
     phrase = best[1]
     while (trimmed := _LEADING.sub("", phrase)) != phrase and trimmed:
         phrase = trimmed
+    if language != "zh-CN":  # "You mentioned you cut ..." (the candidate's "I" is "you" when quoted back)
+        first, _, rest = phrase.partition(" ")
+        phrase = f"{_FIRST_PERSON[first.lower()]} {rest}" if first.lower() in _FIRST_PERSON and rest else phrase
     limit = 28 if language == "zh-CN" else 90
     if len(phrase) > limit:
         match = _MEASURE.search(phrase)
@@ -184,11 +188,25 @@ _NOT_QUOTABLE = re.compile(r"^(i|we|you|he|she|they|it|my|our|in the end|as a re
                            r"|[我你他她它]|^(最后|然后|结果|因为|所以|其实|后来|当时|首先|其次)", re.IGNORECASE)
 
 
+# English words a quoted term does not start or end with: it would be a clause, not a name ("throws away", "within
+# a partition").
+_NOT_A_NAME = frozenset(
+    "a an the this that these those each every within on in at for with from by to into over under after before "
+    "during without of is are was were be has have had make makes made use uses used get gets go goes run runs take "
+    "takes keep keeps put puts set sets return returns call calls throw throws do does can will would should must "
+    "and or but not no".split())
+
+
 def _quotable(words: str) -> bool:
-    """Words worth quoting back as what the candidate talked about: a term, not a pronoun or a connective."""
-    if not words or len(words) > 24 or _NOT_QUOTABLE.search(words.strip()):
+    """Words worth quoting back as what the candidate talked about: a term, not a pronoun, a connective or a
+    fragment of a clause."""
+    words = (words or "").strip()
+    if not words or len(words) > 24 or _NOT_QUOTABLE.search(words):
         return False
-    return tx.cjk_count(words) >= 2 or len(words) >= 3
+    if tx.cjk_count(words):
+        return tx.cjk_count(words) >= 2
+    parts = words.lower().split()
+    return len(words) >= 3 and parts[0] not in _NOT_A_NAME and parts[-1] not in _NOT_A_NAME
 
 
 def _short(sentence: str, language: str) -> str:

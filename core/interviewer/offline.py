@@ -282,6 +282,8 @@ def follow_up_texts(action: str, offer, language: str) -> list[str]:
     """Every phrasing of a follow-up, rephrase or challenge (the composer picks one not said before)."""
     body = one_question(offer.question)
     said = (offer.said or "").strip()
+    if language != "zh-CN" and said[:1].isupper() and said[1:2].islower() and said.split()[0][1:].islower():
+        said = said[0].lower() + said[1:]  # "Collisions" from a sentence start reads "collisions" mid-sentence
     if action == "challenge":
         key = "challenge_quoted" if said else "challenge"
         return [t.format(said=said, question=body) for t in templates(key, language)]

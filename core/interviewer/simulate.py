@@ -76,7 +76,8 @@ def strong_answer(p: Prompt) -> str:
     if p.on_item:  # a follow-up on the same question: go deeper on what was asked, with an example
         lines = [_explained(points[p.on_item % len(points)], zh)] if points else []
     else:
-        lines = [("第一，" if zh else "First, ") + _explained(points[0], zh)] if points else []
+        first = _explained(points[0], zh) if points else ""
+        lines = [("第一，" + first) if zh else ("First, " + first[:1].lower() + first[1:])] if points else []
         lines += [_explained(point, zh) for point in points[1:]]
     if zh:
         lines.append("比如在我负责的电商项目中，我们重构了核心页面，首屏时间从 3.2 秒降到 1.1 秒，转化率提升了 12%。")
