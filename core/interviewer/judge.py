@@ -231,7 +231,7 @@ LIST_ITEM_UNITS = 6  # an item of a list of terms is this short
 # 区别, 别人 are not negations).
 _NEGATED_ZH = re.compile(r"(不|没有?|并不|并非|不是|不能|不会|无法|未|(?<![级区分特类个性派])别)\s*$")
 _NEGATED_EN = re.compile(
-    r"\b(not|never|no|without|cannot|isn't|aren't|doesn't|don't|didn't|won't|can't)\W*(\w+\W+){0,2}$", re.IGNORECASE)
+    r"\b(not|never|no|without|cannot|isn't|aren't|doesn't|don't|didn't|won't|can't)\b\W*(\w+\W+){0,2}$", re.IGNORECASE)
 # Words near a misconception's cue that show the speaker rejects it ("只做前端校验是不够的").
 REJECTIONS = ("是不够的", "还不够", "远远不够", "并不够", "是不行的", "不行的", "没用的", "是不对的", "是错的",
               "是错误的", "误区", "误解", "不能只", "并不", "不一定", "不等于", "不代表", "not enough", "isn't enough",
