@@ -520,27 +520,43 @@ def _is_list(sentence: _Sentence) -> bool:
     return rest <= max(4, 0.25 * sum(sizes))
 
 
-def _term_density(sentence: _Sentence) -> float:
-    covered = sorted(sentence.term_spans)
+def _term_density(sentence: _Sentence, span: tuple[int, int] | None = None) -> float:
+    """Share of the sentence's (or the span's) content that is key-point terms."""
+    start, stop = span or sentence.span
+    covered = sorted((max(a, start), min(b, stop)) for a, b in sentence.term_spans if a < stop and b > start)
     chars, end = 0, -1
     for a, b in covered:
         a = max(a, end)
         if b > a:
             chars += _content_size(sentence.text[a:b])
             end = b
-    return chars / max(1, _content_size(sentence.words))
+    return chars / max(1, _content_size(sentence.text[start:stop]))
 
 
-def _explains(sentence: _Sentence) -> bool:
-    """The sentence says something about what it names: not a list, not a run of keywords, a relation in it."""
+def _says_something(text: str, density: float, points: int) -> bool:
+    """Not nothing but terms, not several points' keywords strung together, and a relation or some substance."""
+    if density >= 0.85 or (points >= 3 and density >= 0.5):
+        return False  # "原子性。", "原子性通过隔离性的持久性保证一致性的 redo log 提交"
+    outside = _content_size(text) * (1 - density)
+    return outside >= 4 and (any(m in f" {text.lower()} " for m in RELATION_MARKERS) or outside >= 10)
+
+
+def _explains(sentence: _Sentence, index: int | None = None) -> bool:
+    """The sentence says something about what it names: not a list, not a run of keywords, a relation in it. A
+    dense sentence that explains several points clause by clause ("recency is ..., frequency is ...") explains each
+    point whose own clause does."""
     if sentence.listed or sentence.echo or sentence.repeated:
         return False
-    density = _term_density(sentence)
-    if density >= 0.85 or (len(sentence.hits) >= 3 and density >= 0.5):
-        return False  # nothing but the term, or several points' keywords strung together ("原子性通过隔离性的持久性…")
-    lower = f" {sentence.words.lower()} "
-    outside = _content_size(sentence.words) * (1 - density)
-    return outside >= 4 and (any(m in lower for m in RELATION_MARKERS) or outside >= 10)
+    if _says_something(sentence.words, _term_density(sentence), len(sentence.hits)):
+        return True
+    if index is None or index not in sentence.hits or sentence.hits[index] == sentence.span:
+        return False
+    hit = sentence.hits[index]
+    clause = next((c for c in tx.clause_spans(sentence.text, *sentence.span) if c[0] <= hit[0] < c[1]), None)
+    if clause is None or clause == sentence.span:
+        return False
+    points = sum(1 for a, _ in sentence.hits.values() if clause[0] <= a < clause[1])
+    return _says_something(sentence.text[clause[0]:clause[1]], _term_density(sentence, clause), points)
 
 
 def _echoes_question(sentence: _Sentence, spec: QuestionSpec) -> bool:
@@ -671,7 +687,7 @@ def _decide(index: int, name: str, sentences: list[_Sentence]) -> PointDecision:
     naming = [s for s in sentences if index in s.hits]
     if not naming:
         return PointDecision(name, "missed")
-    explaining = [s for s in naming if _explains(s)]
+    explaining = [s for s in naming if _explains(s, index)]
     chosen = explaining or naming
     quotes = list(dict.fromkeys(tx.quote(s.text, s.span, s.hits[index]) for s in chosen))[:2]
     first = chosen[0]
