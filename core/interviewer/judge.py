@@ -623,8 +623,15 @@ def evaluate_answer(
     per_message = [message_flags(a, question=question, stage=stage, language=language, field_terms=field_terms)
                    for a in answers]
     flags = list(per_message[-1])
-    useful = [a for a, f in zip(answers, per_message, strict=True) if not {"empty", "gibberish", "off_topic"} & set(f)]
     spec = compile_question(question, concepts)
+    if stage in SCORED_STAGES and spec.misconceptions:
+        # A short wrong claim shares few words with the question, but asserting one of its misconceptions is on
+        # topic by definition: it is graded (and challenged), not steered back as off-topic.
+        for flags_of, answer in zip(per_message, answers, strict=True):
+            if "off_topic" in flags_of and _misconception(_sentences(answer), spec) is not None:
+                flags_of.remove("off_topic")
+        flags = list(per_message[-1])
+    useful = [a for a, f in zip(answers, per_message, strict=True) if not {"empty", "gibberish", "off_topic"} & set(f)]
     earlier_sentences = {normalise(s) for text in earlier for s in _split(text) if len(normalise(s)) >= 8}
     sentences = [s for answer in useful for s in _sentences(answer)]
     for s in sentences:

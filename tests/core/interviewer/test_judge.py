@@ -132,6 +132,8 @@ def test_a_misconception_is_found_and_caps_the_score():
     assert right.misconception is None
     negated = _eval("闭包不一定会内存泄漏，只有一直持有不用的引用才会。")
     assert negated.misconception is None
+    one_liner = _eval("前端过滤掉单引号就行。", SQL_INJECTION)  # few shared words, but a wrong claim is on topic
+    assert one_liner.misconception is not None and "off_topic" not in one_liner.flags and one_liner.substantive
 
 
 def test_concept_groups_extend_every_term():
