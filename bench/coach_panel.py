@@ -172,7 +172,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--panel", type=Path, default=PANEL)
     parser.add_argument("--show", action="store_true", help="print every answer's score, decision and message")
+    parser.add_argument("--banks", type=Path, help="question-bank folder (default: the shipped banks)")
     args = parser.parse_args()
+    if args.banks:
+        from core.interviewer import bank
+
+        bank.DEFAULT_BANK_DIR = args.banks
     panel = yaml.safe_load(args.panel.read_text(encoding="utf-8"))
     tallies = run(panel, args.show)
     print(f"\ncoach panel: {len(panel)} questions x 4 answers ({sum(1 for e in panel if e.get('held_out'))} held out)")

@@ -145,7 +145,7 @@ class QuestionBanks:
         self._banks = {(bank.key, bank.language): bank for bank in banks}
         self._by_id = {q.id: q for bank in self._banks.values() for q in bank.questions}
         self._aliases = _alias_table(self._banks.values())
-        self._concepts: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {}
+        self._vocabularies: dict[tuple[str, str], object] = {}
 
     def field_key(self, field_text: str, target_position: str = "") -> str:
         """The field key for free text ("Java后端", "SRE"), from the field first, then the position; else general."""
@@ -194,16 +194,12 @@ class QuestionBanks:
         """(key, canonical name) for the seven fields, then general."""
         return [*FIELD_NAMES.items(), (GENERAL_KEY, GENERAL_NAME)]
 
-    def concepts(self, key: str, language: str) -> dict[str, tuple[str, ...]]:
-        """Word → its concept-group fellows, from that bank's groups only (a word means what it means in its
-        field: the general bank's 量化 is "quantify", the AI bank's is "quantisation")."""
-        cached = self._concepts.get((key, language))
+    def vocabulary(self, key: str, language: str):
+        """That bank's concept groups and word weights (a word means what it means in its field: the general bank's
+        量化 is "quantify", the AI bank's is "quantisation"); built once per bank and language."""
+        cached = self._vocabularies.get((key, language))
         if cached is None:
-            from core.interviewer.judge import concept_index
-
-            bank = self._banks.get((key, language))
-            groups = list(bank.concepts) if bank is not None else []
-            cached = self._concepts[(key, language)] = concept_index(groups)
+            cached = self._vocabularies[(key, language)] = bank_vocabulary(self._banks.get((key, language)))
         return cached
 
 
@@ -313,27 +309,42 @@ def _question_problems(q: Question, language: str) -> list[str]:
     return problems
 
 
+def bank_vocabulary(bank: QuestionBank | None):
+    """A bank's judge.Vocabulary: its concept groups, and word weights over all its key points."""
+    from core.interviewer.judge import build_vocabulary_index
+
+    if bank is None:
+        return build_vocabulary_index([], [])
+    points = [p.model_dump() for q in bank.questions for p in q.key_points]
+    return build_vocabulary_index(bank.concepts, points)
+
+
 def _unrecognised_models(q: Question, bank: QuestionBank) -> list[str]:
     """A key point's own model sentence must count as covering it: if the evaluator cannot see the point in the
     very sentence the bank calls a strong answer, candidates saying the same will be told they missed it."""
     if q.stage not in SCORED_STAGES:
         return []
-    from core.interviewer.judge import concept_index, evaluate_answer
+    from core.interviewer.judge import evaluate_answer
     from core.interviewer.workflow import question_item
 
-    item, concepts = question_item(q), concept_index(bank.concepts)
+    item, vocabulary = question_item(q), _cached_vocabulary(bank)
     problems = []
     for i, point in enumerate(q.key_points):
         if not point.model:
             continue
         result = evaluate_answer(answers=[point.model], question=item, stage=q.stage, language=bank.language,
-                                 concepts=concepts)
+                                 vocabulary=vocabulary)
         status = result.points[i].status
         if status != "covered":
             hint = "add a synonym the sentence uses" if status == "missed" else "it reads as a bare list of terms"
             problems.append(f"key point {point.point!r}: its model sentence is {status}, not covered ({hint}): "
                             f"{point.model!r}")
     return problems
+
+
+@lru_cache(maxsize=32)
+def _cached_vocabulary(bank: QuestionBank):
+    return bank_vocabulary(bank)
 
 
 def _self_triggering(q: Question) -> list[str]:

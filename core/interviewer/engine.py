@@ -151,17 +151,17 @@ class LLMEvaluationOut(BaseModel):
     flags: list[str] = []
 
 
-def concepts_for(field_key: str, language: str) -> dict[str, tuple[str, ...]]:
-    """The concept groups an answer in this field and language is matched with (the field's and the general's)."""
+def vocabulary_for(bank_key: str, language: str) -> judge.Vocabulary:
+    """The concept groups and word weights an answer to a question of this bank is matched with."""
     from core.interviewer.bank import load_banks
 
-    return load_banks().concepts(field_key, language)
+    return load_banks().vocabulary(bank_key, language)
 
 
 def offline_evaluation(ctx: TurnContext) -> AnswerEvaluation:
     return judge.evaluate_answer(answers=ctx.answers, question=ctx.item or {}, stage=ctx.stage,
                                  language=ctx.language, field_terms=ctx.field_terms,
-                                 concepts=concepts_for(question_bank(ctx.item, ctx.field_key), ctx.language),
+                                 vocabulary=vocabulary_for(question_bank(ctx.item, ctx.field_key), ctx.language),
                                  earlier=ctx.earlier)
 
 

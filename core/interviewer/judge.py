@@ -13,6 +13,7 @@ instructions, empty, nonsense and off-topic answers. Deterministic: the same ans
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ COMMON_EN_WORDS = STOP_WORDS_EN | frozenset(
     "candidate skills skill background years year month months day days developer engineer engineering software "
     "application app service services server client web mobile api database framework library tool tools".split()
 )
+_SIGNATURE_STOP = COMMON_EN_WORDS | frozenset(
+    "it's that's there's don't doesn't can't won't i'm you'd i'd we'd they're isn't aren't wasn't really actually "
+    "basically just like thing things something way lot lots".split())
 GENERIC_INTERVIEW_TERMS = (
     "项目 工作 经验 经历 负责 团队 开发 技术 用户 数据 系统 性能 设计 实现 方案 优化 业务 产品 测试 公司 学习 能力 "
     "沟通 需求 问题 解决 结果 目标 任务 成长 毕业 大学 专业 计算机 实习 岗位 职位 同事 领导 客户 上线 架构 代码 框架 "
@@ -346,6 +350,7 @@ def build_texts(question: Mapping, extra: Iterable[str] = ()) -> list[str]:
     for point in question.get("key_points", []):
         texts.append(point.get("point", ""))
         texts.extend(point.get("synonyms", []))
+        texts += [point.get("model") or "", point.get("ask") or ""]  # the everyday words of the topic count too
     return texts
 
 
@@ -401,11 +406,58 @@ def denies_experience(text: str) -> bool:
 # -- the question, compiled for matching ---------------------------------------------------------------------------
 
 
-# A key point's terms (its name, synonyms, and their concept-group fellows), compiled.
+# A key point's terms (its name, synonyms, and their concept-group fellows), compiled, and its signature: the
+# telling words of its name, synonyms, model sentence and ask, weighted by how rare they are in its bank. An answer
+# sentence in other words than the synonyms still shares the signature's vocabulary ("a hidden factor driving both"
+# ~ "a confounder: related both to the group and the outcome").
 @dataclass(frozen=True)
 class _PointSpec:
     point: str
     terms: tuple[tx.Term, ...]
+    signature: Mapping[str, float] = field(default_factory=dict)
+    mass: float = 0.0  # the weight of the signature's SIGNATURE_TOP strongest words
+
+
+SIGNATURE_TOP = 6
+SIGNATURE_STRONG = 0.3  # share of a point's signature mass a sentence must hold to name the point in its own words
+SIGNATURE_WEAK = 0.18  # ... to be related to it: "not clearly covered" rather than "missed"
+SIGNATURE_MIN_WORDS = 2
+_SIGNATURE_SOURCES = (("point", 1.0), ("synonyms", 1.0), ("model", 0.7), ("ask", 0.4))
+QUESTION_ECHO_WEIGHT = 0.4  # words of the question itself say less: candidates repeat them
+
+
+def signature_words(text: str) -> set[str]:
+    """The telling words of a text: English stems and Chinese character pairs, without stop and interview words."""
+    words = {t.key for t in tx.tokens(text) if not t.cjk and len(t.key) >= 3 and not t.key[0].isdigit()
+             and t.key not in _signature_stop_stems()}
+    return words | (tx.cjk_pairs(text) - STOP_BIGRAMS - _generic_vocabulary())
+
+
+@lru_cache(maxsize=1)
+def _signature_stop_stems() -> frozenset[str]:
+    return frozenset(tx.stem(word) for word in _SIGNATURE_STOP) | _SIGNATURE_STOP
+
+
+# A bank's vocabulary: its concept groups, and how telling each word is (rare across the bank's key points).
+@dataclass(frozen=True)
+class Vocabulary:
+    concepts: Mapping[str, tuple[str, ...]]
+    idf: Mapping[str, float]
+    default_idf: float
+
+
+def build_vocabulary_index(groups: Iterable[Sequence[str]], key_points: Iterable[Mapping]) -> Vocabulary:
+    """Concept index plus inverse document frequencies over the bank's key points (name, synonyms, model, ask)."""
+    documents = [signature_words(" ".join([str(p.get("point", "")), *(p.get("synonyms") or []),
+                                           str(p.get("model") or ""), str(p.get("ask") or "")]))
+                 for p in key_points]
+    frequency: dict[str, int] = {}
+    for words in documents:
+        for word in words:
+            frequency[word] = frequency.get(word, 0) + 1
+    n = len(documents) + 1
+    idf = {word: math.log(n / (count + 1)) + 0.5 for word, count in frequency.items()}
+    return Vocabulary(concept_index(groups), idf, math.log(n) + 0.5)
 
 
 # A misconception compiled: cue groups (each a set of terms that must share a sentence) and rejections.
@@ -446,10 +498,32 @@ def _expanded(words: Iterable[str], concepts: Mapping[str, tuple[str, ...]]) -> 
     return tuple(seen.values())
 
 
-def compile_question(question: Mapping, concepts: Mapping[str, tuple[str, ...]] | None = None) -> QuestionSpec:
-    concepts = concepts or {}
+def _signature(point: Mapping, question_words: set[str], vocabulary: Vocabulary | None) -> tuple[dict, float]:
+    weights: dict[str, float] = {}
+    for source, weight in _SIGNATURE_SOURCES:
+        value = point.get(source) or ""
+        text = " ".join(value) if isinstance(value, list | tuple) else str(value)
+        for word in signature_words(text):
+            idf = vocabulary.idf.get(word, vocabulary.default_idf) if vocabulary else 1.0
+            w = weight * idf * (QUESTION_ECHO_WEIGHT if word in question_words else 1.0)
+            weights[word] = max(weights.get(word, 0.0), w)
+    return weights, sum(sorted(weights.values(), reverse=True)[:SIGNATURE_TOP])
+
+
+def compile_question(question: Mapping, concepts: Mapping[str, tuple[str, ...]] | None = None,
+                     vocabulary: Vocabulary | None = None) -> QuestionSpec:
+    # Cached on the production path only: bank vocabularies live as long as the process (their id is stable).
+    key = None
+    if concepts is None and vocabulary is not None:
+        key = (str(question.get("id", "")), str(question.get("question", "")), repr(question.get("key_points")),
+               repr(question.get("misconceptions")), id(vocabulary))
+        if (cached := _COMPILED.get(key)) is not None:
+            return cached
+    concepts = concepts if concepts is not None else (vocabulary.concepts if vocabulary else {})
+    question_words = signature_words(str(question.get("question", "")))
     points = tuple(
-        _PointSpec(str(p.get("point", "")), _expanded([p.get("point", ""), *(p.get("synonyms") or [])], concepts))
+        _PointSpec(str(p.get("point", "")), _expanded([p.get("point", ""), *(p.get("synonyms") or [])], concepts),
+                   *_signature(p, question_words, vocabulary))
         for p in question.get("key_points") or []
     )
     misconceptions = tuple(
@@ -462,8 +536,16 @@ def compile_question(question: Mapping, concepts: Mapping[str, tuple[str, ...]] 
         for m in question.get("misconceptions") or []
     )
     text = str(question.get("question", ""))
-    return QuestionSpec(points, misconceptions, frozenset(tx.cjk_pairs(text)),
+    spec = QuestionSpec(points, misconceptions, frozenset(tx.cjk_pairs(text)),
                         frozenset(t.key for t in tx.tokens(text) if not t.cjk))
+    if key is not None:
+        if len(_COMPILED) > 4096:
+            _COMPILED.clear()
+        _COMPILED[key] = spec
+    return spec
+
+
+_COMPILED: dict[tuple, QuestionSpec] = {}  # plan items are stable per id: compile each once per vocabulary
 
 
 # -- sentences -----------------------------------------------------------------------------------------------------
@@ -477,6 +559,8 @@ class _Sentence:
     tokens: list[tx.Token]
     index: dict[str, list[int]]
     hits: dict[int, tuple[int, int]] = field(default_factory=dict)  # point index → character span of its match
+    related: set[int] = field(default_factory=set)  # points the sentence is related to, weakly
+    by_term: set[int] = field(default_factory=set)  # points named by one of their terms (not only by signature)
     term_spans: list[tuple[int, int]] = field(default_factory=list)  # every key-point term found, any point
     listed: bool = False
     echo: bool = False
@@ -517,7 +601,9 @@ def _is_list(sentence: _Sentence) -> bool:
     if len(items) < 3:
         return False
     rest = sum(sizes) - sum(items)
-    return rest <= max(4, 0.25 * sum(sizes))
+    # Short items nearly all of it, or a long run of them behind a lead-in ("With a limited budget you use active
+    # learning, uncertainty sampling, diversity sampling, weak supervision, ...").
+    return rest <= max(4, 0.25 * sum(sizes)) or (len(items) >= 5 and sum(items) >= 0.5 * sum(sizes))
 
 
 def _term_density(sentence: _Sentence, span: tuple[int, int] | None = None) -> float:
@@ -612,6 +698,7 @@ def specificity(text: str, known: set[str]) -> float:
 def evaluate_answer(
     *, answers: Sequence[str], question: Mapping, stage: str, language: str, field_terms: Sequence[str] = (),
     concepts: Mapping[str, tuple[str, ...]] | None = None, earlier: Sequence[str] = (),
+    vocabulary: Vocabulary | None = None,
 ) -> AnswerEvaluation:
     """Score everything the candidate said on one question (0–5) from one decision per key point.
 
@@ -623,7 +710,7 @@ def evaluate_answer(
     per_message = [message_flags(a, question=question, stage=stage, language=language, field_terms=field_terms)
                    for a in answers]
     flags = list(per_message[-1])
-    spec = compile_question(question, concepts)
+    spec = compile_question(question, concepts, vocabulary)
     if stage in SCORED_STAGES and spec.misconceptions:
         # A short wrong claim shares few words with the question, but asserting one of its misconceptions is on
         # topic by definition: it is graded (and challenged), not steered back as off-topic.
@@ -644,9 +731,11 @@ def evaluate_answer(
                 if found:
                     span = (s.tokens[found[0]].start, s.tokens[found[1]].end)
                     s.hits.setdefault(i, span)
+                    s.by_term.add(i)
                     s.term_spans.append(span)
             if i not in s.hits and any(tx.pair_share(tx.cjk_pairs(s.words), t) >= tx.FUZZY_SHARE for t in point.terms):
                 s.hits[i] = s.span
+        _match_signatures(s, spec)
     decisions = [_decide(i, point.point, sentences) for i, point in enumerate(spec.points)]
     graded = "\n".join(s.words for s in sentences if not (s.echo or s.repeated))
     asserted = _misconception(sentences, spec) if stage in SCORED_STAGES else None
@@ -686,6 +775,22 @@ def evaluate_answer(
     )
 
 
+def _match_signatures(sentence: _Sentence, spec: QuestionSpec) -> None:
+    """Points the sentence names in its own words (most of a point's signature) or is related to (some of it)."""
+    words = signature_words(sentence.words)
+    for i, point in enumerate(spec.points):
+        if i in sentence.hits or not point.mass:
+            continue
+        shared = words & point.signature.keys()
+        if len(shared) < SIGNATURE_MIN_WORDS:
+            continue
+        share = sum(point.signature[w] for w in shared) / point.mass
+        if share >= SIGNATURE_STRONG:
+            sentence.hits[i] = sentence.span
+        elif share >= SIGNATURE_WEAK:
+            sentence.related.add(i)
+
+
 def _split(text: str) -> list[str]:
     return [text[a:b] for a, b in tx.sentence_spans(text)]
 
@@ -693,9 +798,12 @@ def _split(text: str) -> list[str]:
 def _decide(index: int, name: str, sentences: list[_Sentence]) -> PointDecision:
     naming = [s for s in sentences if index in s.hits]
     if not naming:
+        related = [s for s in sentences if index in s.related and not (s.echo or s.repeated)]
+        if related:  # something close was said: "not clearly covered", never "missed"
+            return PointDecision(name, "unclear", [tx.quote(related[0].text, related[0].span)])
         return PointDecision(name, "missed")
     explaining = [s for s in naming if _explains(s, index)]
-    chosen = explaining or naming
+    chosen = sorted(explaining or naming, key=lambda s: index not in s.by_term)  # its own words first
     quotes = list(dict.fromkeys(tx.quote(s.text, s.span, s.hits[index]) for s in chosen))[:2]
     first = chosen[0]
     a, b = first.hits[index]

@@ -99,12 +99,12 @@ def collect_input(*, db: Session, session: InterviewSession) -> ReportInput:
 def _question_entry(item: dict, inp: ReportInput, earlier: list[str]) -> dict:
     """One question's scores and decisions: the stored ones (the last evaluation covers every answer on it), or
     the evaluator's for an evaluation stored before key-point decisions were kept."""
-    from core.interviewer.engine import concepts_for, question_bank
+    from core.interviewer.engine import question_bank, vocabulary_for
 
     answers = inp.answers.get(item["id"], [])
     rules = judge.evaluate_answer(answers=answers or [""], question=item, stage=item["stage"], language=inp.language,
                                   field_terms=inp.plan.get("field_terms", []),
-                                  concepts=concepts_for(question_bank(item, "general"), inp.language),
+                                  vocabulary=vocabulary_for(question_bank(item, "general"), inp.language),
                                   earlier=earlier)
     stored = inp.evaluations.get(item["id"], [])
     last = stored[-1] if stored else None

@@ -192,3 +192,20 @@ def test_one_sentence_explaining_several_points_clause_by_clause_covers_each():
     assert _eval(answer, question, language="en").covered == ["Recency", "Frequency", "Monetary"]
     stuffed = _eval("RFM: recency, frequency, monetary, how recently, how often.", question, language="en")
     assert stuffed.covered == []
+
+
+def test_a_point_said_in_other_words_than_the_synonyms_is_recognised_by_its_signature():
+    from core.interviewer.judge import build_vocabulary_index
+
+    point = {"point": "A lurking or confounding variable", "synonyms": ["confounder", "lurking variable"],
+             "model": "The splitting variable is a confounder: a hidden factor related both to which group a unit is "
+                      "in and to the outcome, so ignoring it distorts the comparison.",
+             "ask": "What sits behind both the grouping and the result?"}
+    question = {**AB_TEST, "id": "t-simpson", "question": "Can you give an example of Simpson's paradox?",
+                "key_points": [point]}
+    answer = ("Whether someone was new or returning was the hidden factor driving both which channel they used and "
+              "whether they bought, so the overall comparison was misleading.")
+    vocabulary = build_vocabulary_index([], question["key_points"])
+    assert _eval(answer, question, language="en", vocabulary=vocabulary).points[0].status == "covered"
+    unrelated = "We shipped the new checkout on a Tuesday and the team celebrated with pizza afterwards."
+    assert _eval(unrelated, question, language="en", vocabulary=vocabulary).points[0].status == "missed"
