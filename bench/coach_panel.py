@@ -95,9 +95,12 @@ def interview_once(question_id: str, answer: str) -> tuple[object, object, str |
     return evaluation, decision, message
 
 
-def picks_up(message: str, answer: str, own_text: str) -> bool:
-    """Whether a message repeats words the candidate used: a run of 2+ Chinese characters or a word of 3+ letters
-    from the answer that is not in the question's own text (its question, follow-up, ask or probe)."""
+def picks_up(message: str, answer: str, own_text: str, said: str = "") -> bool:
+    """Whether a message repeats words the candidate used: the piece of the answer it quotes, or a run of 2+ Chinese
+    characters or a word of 3+ letters from the answer that is not in the question's own text (its question,
+    follow-up, ask or probe)."""
+    if said and said in answer and said in message and len(said.strip()) >= 2:
+        return True
     own = tx.fold(own_text)
     folded_answer = tx.fold(answer)
     folded = tx.fold(message)
@@ -107,7 +110,7 @@ def picks_up(message: str, answer: str, own_text: str) -> bool:
                 piece = run[start:start + size]
                 if piece in folded_answer and piece not in own:
                     return True
-    for word in re.findall(r"[a-z][a-z0-9+#.\-]{2,}", folded):
+    for word in (w.rstrip(".-") for w in re.findall(r"[a-z][a-z0-9+#.\-]{2,}", folded)):
         if word not in _STOP and re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", folded_answer) \
                 and not re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", own):
             return True
@@ -151,7 +154,8 @@ def run(panel: list[dict], show: bool) -> dict[str, Tally]:
                     tally.wrong += 1
                     tally.challenged += decision.action == "challenge"
                 if decision.action in FOLLOW_UPS and message:
-                    seen.picked = picks_up(message, answer, _own_text(qid, decision))
+                    seen.picked = picks_up(message, answer, _own_text(qid, decision),
+                                           decision.offer.said if decision.offer else "")
                     tally.follow_ups += 1
                     tally.picked += seen.picked
             if show:

@@ -25,6 +25,12 @@ from core.models import SCORED_STAGES
 FLAGS = ("empty", "gibberish", "off_topic", "injection", "misconception", "keyword_list", "echo", "repeated")
 INJECTION_PENALTY = 1.0  # an answer that tries to steer the grader scores lower than the same answer without it
 MISCONCEPTION_CAP = 1.5  # an answer asserting a known misconception never scores above this
+# Short pieces per 100 characters from which an answer counts as strung-together terms (calibrated on the coach
+# panel's dev half: its good answers stay at or below 1.0 / 2.1, its keyword-stuffed ones start at 1.6 / 4.9).
+FRAGMENTED = {"en": 1.8, "zh-CN": 4.2}
+KEYWORD_ANSWER_FACTOR, KEYWORD_ANSWER_CAP = 0.5, 2.0
+MIN_FRAGMENTS = 5  # a short answer's one enumeration is not an answer made of them
+MAX_EXPLAINED_IN_STUFFING = 2  # an answer with three sentences that explain something is not strung-together terms
 UNCLEAR_CREDIT = 0.3  # a point only named counts this much of a covered one
 STRONG, WEAK = 3.8, 2.0  # score bands the workflow uses: a deeper follow-up above, a simpler rephrase below
 
@@ -230,7 +236,10 @@ RELATION_MARKERS = (
     " give", " take", " return", " call", " run", " send", " set", " split", " measure",
 )
 _LIST_SEPARATORS = re.compile(r"[、,，;；/|]|\s+and\s+|\s+or\s+")
-LIST_ITEM_UNITS = 6  # an item of a list of terms is this short
+LIST_ITEM_UNITS = 6  # an item of a list of terms is this short (three English words)
+_ARTICLES = re.compile(r"\b(the|a|an)\s+", re.IGNORECASE)
+_ENUMERATION_GLUE = re.compile(r"^[\s,，、;；/|和及与以及还有或]*(and|or|as well as|plus)?[\s,，、;；/|和及与或]*$",
+                               re.IGNORECASE)
 # A negation right before a cue ("不是前端校验就行", "it's not enough to") cancels it; "别" only on its own (级别,
 # 区别, 别人 are not negations).
 _NEGATED_ZH = re.compile(r"(不|没有?|并不|并非|不是|不能|不会|无法|未|(?<![级区分特类个性派])别)\s*$")
@@ -596,7 +605,7 @@ def _is_list(sentence: _Sentence) -> bool:
     An explanation may enumerate too ("setTimeout、setInterval 和 UI 事件回调属于宏任务"), but then the clauses
     around the items say something: a list is a sentence whose short items are nearly all of it."""
     parts = [p.strip(" 。.!！?？:：") for p in _LIST_SEPARATORS.split(sentence.words)]
-    sizes = [text_units(p) for p in parts if p]
+    sizes = [text_units(_ARTICLES.sub("", p)) for p in parts if p]  # "the kidney stone study" is a short item
     items = [size for size in sizes if size <= LIST_ITEM_UNITS]
     if len(items) < 3:
         return False
@@ -619,6 +628,21 @@ def _term_density(sentence: _Sentence, span: tuple[int, int] | None = None) -> f
     return chars / max(1, _content_size(sentence.text[start:stop]))
 
 
+def _enumerated(sentence: _Sentence) -> set[int]:
+    """Points whose names follow one another with nothing but list glue between them, three or more in a row."""
+    named = sorted((span, i) for i, span in sentence.hits.items() if i in sentence.by_term)
+    runs: list[list[int]] = []
+    previous_end = None
+    for (start, end), i in named:
+        glue = sentence.text[previous_end:start] if previous_end is not None else None
+        if glue is not None and (start >= previous_end and _ENUMERATION_GLUE.match(glue)):
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+        previous_end = max(end, previous_end or end)
+    return {i for run in runs if len(run) >= 3 for i in run}
+
+
 def _says_something(text: str, density: float, points: int) -> bool:
     """Not nothing but terms, not several points' keywords strung together, and a relation or some substance."""
     if density >= 0.85 or (points >= 3 and density >= 0.5):
@@ -633,6 +657,8 @@ def _explains(sentence: _Sentence, index: int | None = None) -> bool:
     point whose own clause does."""
     if sentence.listed or sentence.echo or sentence.repeated:
         return False
+    if index is not None and index in _enumerated(sentence):
+        return False  # "The four levels are Read Uncommitted, Read Committed, Repeatable Read and Serializable"
     if _says_something(sentence.words, _term_density(sentence), len(sentence.hits)):
         return True
     if index is None or index not in sentence.hits or sentence.hits[index] == sentence.span:
@@ -749,8 +775,12 @@ def evaluate_answer(
                              or _DIGIT.search(s.words)) / 2 + 0.25 * min(2, len(explained)))
     score = _score(stage, coverage, depth, spec_score, structure, length, bool(spec.points)) if graded else 0.0
     named = [s for s in sentences if s.hits]
-    if named and sum(1 for s in named if not _explains(s)) / len(named) >= 0.6 and coverage < 0.5:
+    stuffed = (fragmentation(sentences) >= FRAGMENTED.get(language, FRAGMENTED["zh-CN"])
+               and len(explained) <= MAX_EXPLAINED_IN_STUFFING)
+    if stuffed or (named and sum(1 for s in named if not _explains(s)) / len(named) >= 0.6 and coverage < 0.5):
         flags.append("keyword_list")
+    if stuffed:  # an answer made of strings of terms scores low whatever it names
+        score = min(score * KEYWORD_ANSWER_FACTOR, KEYWORD_ANSWER_CAP)
     if sentences and all(s.echo for s in sentences):
         flags.append("echo")
     if sentences and all(s.repeated for s in sentences):
@@ -789,6 +819,18 @@ def _match_signatures(sentence: _Sentence, spec: QuestionSpec) -> None:
             sentence.hits[i] = sentence.span
         elif share >= SIGNATURE_WEAK:
             sentence.related.add(i)
+
+
+def fragmentation(sentences: Sequence[_Sentence]) -> float:
+    """Short pieces (three words, six characters or fewer between commas) per 100 characters of content: an answer
+    that strings terms together ("guardrails, input sanitisation, output filtering, least privilege, ...") is made
+    of them; an explanation is not."""
+    items = size = 0
+    for s in sentences:
+        size += _content_size(s.words)
+        parts = [p for p in _LIST_SEPARATORS.split(s.words) if p.strip()]
+        items += sum(1 for p in parts if text_units(_ARTICLES.sub("", p)) <= LIST_ITEM_UNITS)
+    return 100 * items / size if size and items >= MIN_FRAGMENTS else 0.0
 
 
 def _split(text: str) -> list[str]:
