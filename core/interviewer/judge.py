@@ -103,6 +103,7 @@ def latin_words(text: str) -> list[str]:
     return _LATIN_WORD.findall(text)
 
 
+@lru_cache(maxsize=16384)
 def text_units(text: str) -> int:
     """A rough size: Chinese characters plus two per Latin word (an English word carries about two hanzi)."""
     return tx.cjk_count(text) + 2 * len(latin_words(text))
@@ -235,6 +236,7 @@ RELATION_MARKERS = (
     " would ", " should ", " must ", " need", " keep", " store", " write", " read", " check", " compare", " get",
     " give", " take", " return", " call", " run", " send", " set", " split", " measure",
 )
+_RELATION = re.compile("|".join(re.escape(m) for m in sorted(RELATION_MARKERS, key=len, reverse=True)))
 _LIST_SEPARATORS = re.compile(r"[、,，;；/|]|\s+and\s+|\s+or\s+")
 LIST_ITEM_UNITS = 6  # an item of a list of terms is this short (three English words)
 _ARTICLES = re.compile(r"\b(the|a|an)\s+", re.IGNORECASE)
@@ -435,11 +437,13 @@ _SIGNATURE_SOURCES = (("point", 1.0), ("synonyms", 1.0), ("model", 0.7), ("ask",
 QUESTION_ECHO_WEIGHT = 0.4  # words of the question itself say less: candidates repeat them
 
 
-def signature_words(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def signature_words(text: str) -> frozenset[str]:
     """The telling words of a text: English stems and Chinese character pairs, without stop and interview words."""
-    words = {t.key for t in tx.tokens(text) if not t.cjk and len(t.key) >= 3 and not t.key[0].isdigit()
-             and t.key not in _signature_stop_stems()}
-    return words | (tx.cjk_pairs(text) - STOP_BIGRAMS - _generic_vocabulary())
+    stop = _signature_stop_stems()
+    words = {t.key for t in tx._tokens(text) if len(t.key) >= 3 and not t.key[0].isdigit() and t.key not in stop
+             and not t.cjk}
+    return frozenset(words | (tx._cjk_pairs(text) - STOP_BIGRAMS - _generic_vocabulary()))
 
 
 @lru_cache(maxsize=1)
@@ -570,6 +574,11 @@ class _Sentence:
     hits: dict[int, tuple[int, int]] = field(default_factory=dict)  # point index → character span of its match
     related: set[int] = field(default_factory=set)  # points the sentence is related to, weakly
     by_term: set[int] = field(default_factory=set)  # points named by one of their terms (not only by signature)
+    explains: dict[int, bool] = field(default_factory=dict)  # _explains per point (-1: the sentence as a whole)
+
+    @property
+    def pairs(self) -> frozenset[str]:
+        return tx._cjk_pairs(self.words)
     term_spans: list[tuple[int, int]] = field(default_factory=list)  # every key-point term found, any point
     listed: bool = False
     echo: bool = False
@@ -595,6 +604,7 @@ def _sentences(answer: str) -> list[_Sentence]:
     return out
 
 
+@lru_cache(maxsize=16384)
 def _content_size(text: str) -> int:
     return tx.cjk_count(text) + sum(len(w) for w in latin_words(text))
 
@@ -648,13 +658,20 @@ def _says_something(text: str, density: float, points: int) -> bool:
     if density >= 0.85 or (points >= 3 and density >= 0.5):
         return False  # "原子性。", "原子性通过隔离性的持久性保证一致性的 redo log 提交"
     outside = _content_size(text) * (1 - density)
-    return outside >= 4 and (any(m in f" {text.lower()} " for m in RELATION_MARKERS) or outside >= 10)
+    return outside >= 4 and (_RELATION.search(f" {text.lower()} ") is not None or outside >= 10)
 
 
 def _explains(sentence: _Sentence, index: int | None = None) -> bool:
     """The sentence says something about what it names: not a list, not a run of keywords, a relation in it. A
     dense sentence that explains several points clause by clause ("recency is ..., frequency is ...") explains each
     point whose own clause does."""
+    key = -1 if index is None else index
+    if key not in sentence.explains:
+        sentence.explains[key] = _explains_uncached(sentence, index)
+    return sentence.explains[key]
+
+
+def _explains_uncached(sentence: _Sentence, index: int | None) -> bool:
     if sentence.listed or sentence.echo or sentence.repeated:
         return False
     if index is not None and index in _enumerated(sentence):
@@ -759,7 +776,7 @@ def evaluate_answer(
                     s.hits.setdefault(i, span)
                     s.by_term.add(i)
                     s.term_spans.append(span)
-            if i not in s.hits and any(tx.pair_share(tx.cjk_pairs(s.words), t) >= tx.FUZZY_SHARE for t in point.terms):
+            if i not in s.hits and any(t.pairs and tx.pair_share(s.pairs, t) >= tx.FUZZY_SHARE for t in point.terms):
                 s.hits[i] = s.span
         _match_signatures(s, spec)
     decisions = [_decide(i, point.point, sentences) for i, point in enumerate(spec.points)]

@@ -41,8 +41,15 @@ _IRREGULAR = {"hypotheses": "hypothesis", "analyses": "analysis", "indices": "in
 _DOUBLE = re.compile(r"([bdgmnprt])\1$")  # running → run, planned → plan (but calling → call, not cal)
 
 
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def fold(text: str) -> str:
     """Full-width to half-width and lower case, character for character (the result has the same length)."""
+    quick = text.translate(_FULL_WIDTH).lower()
+    if len(quick) == len(text) and quick.isascii() or not any(ord(c) > 0x2FF and not _CJK.match(c) for c in text):
+        if len(quick) == len(text):
+            return quick
     out = []
     for char in text:
         folded = unicodedata.normalize("NFKC", char).lower()
@@ -89,9 +96,14 @@ class Token:
 
 
 def tokens(text: str) -> list[Token]:
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[Token, ...]:
     folded = fold(text)
-    return [Token(stem(m.group()) if not _CJK.match(m.group()) else m.group(), m.start(), m.end())
-            for m in _TOKEN.finditer(folded)]
+    return tuple(Token(stem(m.group()) if not _CJK.match(m.group()) else m.group(), m.start(), m.end())
+                 for m in _TOKEN.finditer(folded))
 
 
 def is_cjk(text: str) -> bool:
@@ -164,10 +176,18 @@ def pair_share(text_pairs: set[str], term: Term) -> float:
 
 
 def cjk_pairs(text: str) -> set[str]:
+    return set(_cjk_pairs(text))
+
+
+@lru_cache(maxsize=8192)
+def _cjk_pairs(text: str) -> frozenset[str]:
     pairs: set[str] = set()
-    for run in re.findall(f"[{CJK_RANGE}]+", text):
+    for run in _CJK_RUN.findall(text):
         pairs.update(run[i:i + 2] for i in range(len(run) - 1))
-    return pairs
+    return frozenset(pairs)
+
+
+_CJK_RUN = re.compile(f"[{CJK_RANGE}]+")
 
 
 # -- sentences, clauses, quotes ------------------------------------------------------------------------------------
