@@ -676,15 +676,15 @@ def _explains_uncached(sentence: _Sentence, index: int | None) -> bool:
         return False
     if index is not None and index in _enumerated(sentence):
         return False  # "The four levels are Read Uncommitted, Read Committed, Repeatable Read and Serializable"
-    if _says_something(sentence.words, _term_density(sentence), len(sentence.hits)):
-        return True
+    if _says_something(sentence.words, _term_density(sentence), len(sentence.by_term)):
+        return True  # (points named in their own words by the signature are not keywords strung together)
     if index is None or index not in sentence.hits or sentence.hits[index] == sentence.span:
         return False
     hit = sentence.hits[index]
     clause = next((c for c in tx.clause_spans(sentence.text, *sentence.span) if c[0] <= hit[0] < c[1]), None)
     if clause is None or clause == sentence.span:
         return False
-    points = sum(1 for a, _ in sentence.hits.values() if clause[0] <= a < clause[1])
+    points = sum(1 for i, (a, _) in sentence.hits.items() if i in sentence.by_term and clause[0] <= a < clause[1])
     return _says_something(sentence.text[clause[0]:clause[1]], _term_density(sentence, clause), points)
 
 

@@ -42,9 +42,17 @@ def test_field_bank_has_enough_technical_questions_at_every_level(banks, key, la
     bank = banks.bank(key, language)
     assert (bank.key, bank.field, bank.language) == (key, FIELD_NAMES[key], language)
     technical = [q for q in bank.questions if q.stage == "technical"]
-    assert len(technical) >= 15
+    assert len(technical) >= 40  # issue 10: at least 40 per field and language across the three levels
     per_level = Counter(q.level for q in technical)
-    assert all(per_level[level] >= 4 for level in LEVELS), per_level
+    assert all(per_level[level] >= 10 for level in LEVELS), per_level
+
+
+@pytest.mark.parametrize("path", sorted(DEFAULT_BANK_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_bank_is_interview_ready(path):
+    """Complete content, and every key point's model sentence recognised by the evaluator as covering it."""
+    from core.interviewer.bank import _read_bank, content_problems
+
+    assert content_problems(_read_bank(path)) == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -212,20 +220,20 @@ def write_bank(directory: Path, data: dict, name: str | None = None) -> Path:
 
 def test_a_valid_minimal_directory_loads(tmp_path):
     write_bank(tmp_path, bank_data())
-    banks = load_banks(tmp_path)
+    banks = load_banks(tmp_path, complete=False)
     assert len(banks.questions("frontend", "en", "technical")) == 15  # falls back to zh-CN
 
 
 def test_broken_yaml_names_the_file(tmp_path):
     (tmp_path / "frontend.zh-CN.yaml").write_text("field: 前端开发\nquestions: [unclosed\n", encoding="utf-8")
     with pytest.raises(BankError, match=r"frontend\.zh-CN\.yaml.*invalid YAML"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_duplicate_yaml_keys_are_refused(tmp_path):
     (tmp_path / "frontend.zh-CN.yaml").write_text("key: frontend\nkey: backend\n", encoding="utf-8")
     with pytest.raises(BankError, match="duplicate key 'key'"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_unknown_level_names_the_file_question_and_value(tmp_path):
@@ -233,7 +241,7 @@ def test_unknown_level_names_the_file_question_and_value(tmp_path):
     data["questions"][3]["level"] = "expert"
     write_bank(tmp_path, data)
     with pytest.raises(BankError) as raised:
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
     message = str(raised.value)
     assert "frontend.zh-CN.yaml" in message and "schema error" in message
     assert "questions[3] (id t-003).level" in message and "'expert'" in message
@@ -256,27 +264,27 @@ def test_schema_errors_say_what_is_wrong(tmp_path, change, problem):
     change(data)
     write_bank(tmp_path, data, name="frontend.zh-CN.yaml")
     with pytest.raises(BankError, match=rf"frontend\.zh-CN\.yaml: schema error: .*{problem}"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_too_few_technical_questions_in_a_field_bank(tmp_path):
     write_bank(tmp_path, bank_data(technical=14))
     with pytest.raises(BankError, match=r"frontend\.zh-CN\.yaml: only 14 technical questions"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_general_bank_needs_no_technical_questions(tmp_path):
     data = bank_data(key="general", technical=1)
     data["questions"][0]["stage"] = "behavioral"
     write_bank(tmp_path, data)
-    assert load_banks(tmp_path).questions("general", "zh-CN", "behavioral")
+    assert load_banks(tmp_path, complete=False).questions("general", "zh-CN", "behavioral")
 
 
 def test_duplicate_id_across_files(tmp_path):
     write_bank(tmp_path, bank_data())
     write_bank(tmp_path, bank_data(key="backend"))  # same ids (and texts): the id clash is reported first
     with pytest.raises(BankError, match=r"frontend\.zh-CN\.yaml: duplicate question id 't-000' \(also in backend"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_duplicate_question_text_within_a_language(tmp_path):
@@ -285,7 +293,7 @@ def test_duplicate_question_text_within_a_language(tmp_path):
     other["questions"][5]["question"] = "问题  T 0？"  # same text once case and spacing are normalised
     write_bank(tmp_path, other)
     with pytest.raises(BankError, match=r"frontend\.zh-CN\.yaml: duplicate question text in 't-000' \(same as 'b-005'"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_same_text_in_another_language_is_allowed(tmp_path):
@@ -294,22 +302,44 @@ def test_same_text_in_another_language_is_allowed(tmp_path):
         en_question["question"] = zh_question["question"]
     write_bank(tmp_path, chinese)
     write_bank(tmp_path, english)
-    assert load_banks(tmp_path).bank("frontend", "en")
+    assert load_banks(tmp_path, complete=False).bank("frontend", "en")
 
 
 def test_file_name_must_match_key_and_language(tmp_path):
     write_bank(tmp_path, bank_data(), name="frontend.en.yaml")
     with pytest.raises(BankError, match=r"frontend\.en\.yaml: file name must be frontend\.zh-CN\.yaml"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_an_alias_belongs_to_one_field(tmp_path):
     write_bank(tmp_path, bank_data())
     write_bank(tmp_path, bank_data(key="backend", prefix="b") | {"aliases": ["backend", "frontend"]})
     with pytest.raises(BankError, match=r"frontend\.zh-CN\.yaml: alias 'frontend' also belongs to 'backend'"):
-        load_banks(tmp_path)
+        load_banks(tmp_path, complete=False)
 
 
 def test_empty_directory(tmp_path):
     with pytest.raises(BankError, match="no question-bank files"):
+        load_banks(tmp_path, complete=False)
+
+
+def test_an_incomplete_bank_is_refused_at_load_unless_drafts_are_allowed(tmp_path):
+    write_bank(tmp_path, bank_data())  # the minimal test bank: no asks, model sentences or misconceptions
+    with pytest.raises(BankError, match=r"frontend\.zh-CN\.yaml: .*(no simpler|no ask|technical questions)"):
         load_banks(tmp_path)
+    assert load_banks(tmp_path, complete=False).bank("frontend", "zh-CN")
+
+
+def test_parsed_banks_are_cached_by_content(tmp_path, monkeypatch):
+    from core.interviewer import bank as bank_module
+
+    monkeypatch.setattr(bank_module, "CACHE_DIR", tmp_path / "cache")
+    path = write_bank(tmp_path, bank_data())
+    first = bank_module._read_yaml(path)
+    cached = list((tmp_path / "cache").glob("frontend.zh-CN.*.json"))
+    assert len(cached) == 1 and bank_module._read_yaml(path) == first
+    data = bank_data()
+    data["questions"][0]["question"] = "一个改过的问题？"
+    write_bank(tmp_path, data)
+    assert bank_module._read_yaml(path)["questions"][0]["question"] == "一个改过的问题？"  # an edit is re-parsed
+    assert len(list((tmp_path / "cache").glob("frontend.zh-CN.*.json"))) == 1
