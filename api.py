@@ -52,7 +52,7 @@ from core.display import field_remix_icon
 from core.interviewer import engine as interviewer_engine
 from core.interviewer import turns
 from core.models import LANGUAGES, LEVELS, MAX_MESSAGE_CHARS, SessionSummary
-from core.ratelimit import hit_turn_limit, parse_rate
+from core.ratelimit import RateLimited, parse_rate
 
 log = logging.getLogger("zhimian.api")
 
@@ -215,14 +215,6 @@ BODY_ERRORS = (413, 422)
 
 
 # --- errors -----------------------------------------------------------------------------------------------
-
-class RateLimited(Exception):
-    """The user sent turns faster than settings.TURN_RATE_LIMIT."""
-
-    def __init__(self, retry_after: int):
-        super().__init__(f"发送过于频繁，请 {retry_after} 秒后再试 / too many messages, retry in {retry_after} s")
-        self.retry_after = retry_after
-
 
 class ReportMissing(LookupError):
     """No report is stored for the session yet."""
@@ -501,12 +493,6 @@ def statistics_user(user: Annotated[AuthUser, Depends(current_user)]) -> AuthUse
 
 DB = Annotated[Session, Depends(get_db)]
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
-
-
-def check_turn_rate(owner: str) -> None:
-    decision = hit_turn_limit(owner, get_settings().TURN_RATE_LIMIT)
-    if not decision.allowed:
-        raise RateLimited(decision.retry_after)
 
 
 # --- shapes from core objects -----------------------------------------------------------------------------
@@ -826,12 +812,11 @@ async def delete_chat(session_id: str, user: CurrentUser, db: DB) -> dict:
 @chat_router.post("/sessions/{session_id}/messages", response_model=TurnResponse,
                   responses=errors(*AUTH_ERRORS, 404, 409, *BODY_ERRORS, 429, 503))
 async def post_message(session_id: str, body: MessageRequest, user: CurrentUser) -> dict:
-    """One turn without streaming: the answer is stored, then the interviewer's reply is returned."""
-    content = sessions.validate_message(body.content)
-    check_turn_rate(user.username)
+    """One turn without streaming: the answer is stored, then the interviewer's reply is returned (run_turn checks
+    the answer and the user's turn limit)."""
     with hub.turn(user.username, session_id):
-        result = await run_blocking(run_turn_to_end, owner=user.username, session_id=session_id, content=content,
-                                    client_message_id=body.client_message_id)
+        result = await run_blocking(run_turn_to_end, owner=user.username, session_id=session_id,
+                                    content=body.content, client_message_id=body.client_message_id)
     await hub.broadcast(session_id, message_frame(result, body.client_message_id))
     return turn_body(result)
 
@@ -908,7 +893,7 @@ def export_sessions(
 
     if tz is not None and tz not in TIME_ZONE_SET:
         raise HTTPException(422, f"unknown time zone {tz!r}; use an IANA name such as Asia/Shanghai")
-    include_names = user.has_any_role("staff") and get_settings().STATS_INCLUDE_NAMES
+    include_names = stats.export_includes_names(user.roles, get_settings())
     filters = stats.SessionFilters(date_from=date_from, date_to=date_to, field=field, level=level, completed=completed)
     try:
         export = stats.export_sessions(engine=get_engine(), filters=filters, fmt=fmt, include_names=include_names,
@@ -1045,28 +1030,20 @@ async def _handle_frame(conn: Connection, raw: str) -> None:
         await conn.send(_bad_request("unknown frame type; use message, end or ping"))
 
 
-def _client_message_id(frame: dict) -> str | None:
-    value = frame.get("client_message_id")
-    if value is None or (isinstance(value, str) and 1 <= len(value) <= 64):
-        return value
-    raise sessions.InvalidInput("client_message_id 需为 1–64 个字符 / client_message_id must be 1–64 characters")
-
-
 async def _start_ws_turn(conn: Connection, frame: dict) -> None:
-    """Check a `message` frame, then run its turn in the background so pings and `busy` keep flowing."""
-    cmid = None
+    """Check a `message` frame, then run its turn in the background so pings and `busy` keep flowing (run_turn
+    checks the user's turn limit)."""
     try:
-        cmid = _client_message_id(frame)
-        content = frame.get("content")
-        content = sessions.validate_message(content if isinstance(content, str) else "")
-        check_turn_rate(conn.owner)
-        slot = hub.begin_turn(conn.owner, conn.session_id)
-        if slot is None:
-            raise turns.TurnBusy(BUSY_MESSAGE)
-    except Exception as exc:  # noqa: BLE001 - every refusal becomes an error frame
-        await conn.send(describe_error(exc).frame(cmid))
+        message = sessions.validate_message(frame.get("content"), frame.get("client_message_id"))
+    except sessions.InvalidInput as exc:
+        cmid = frame.get("client_message_id")
+        await conn.send(describe_error(exc).frame(cmid if isinstance(cmid, str) else None))
         return
-    in_background(_stream_turn(conn, slot, content, cmid))
+    slot = hub.begin_turn(conn.owner, conn.session_id)
+    if slot is None:
+        await conn.send(describe_error(turns.TurnBusy(BUSY_MESSAGE)).frame(message.client_message_id))
+        return
+    in_background(_stream_turn(conn, slot, message.content, message.client_message_id))
 
 
 async def _stream_turn(conn: Connection, slot: object, content: str, cmid: str | None) -> None:

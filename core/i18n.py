@@ -172,6 +172,11 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Your previous answer is still being processed; try again shortly.",
     },
     "chat.err_completed": {"zh-CN": "本场面试已结束，无法继续作答。", "en": "This interview has ended."},
+    "chat.err_rate_limited": {
+        "zh-CN": {"other": "回答发送得太频繁了，请 {n} 秒后再发送。"},
+        "en": {"one": "You are answering faster than the interview allows: send it again in {n} second.",
+               "other": "You are answering faster than the interview allows: send it again in {n} seconds."},
+    },
     "chat.err_invalid": {"zh-CN": "无法发送：", "en": "Could not send:"},
     "chat.pending": {
         "zh-CN": "你的上一条回答还没有收到回复，点击“重试”让面试官回复。",

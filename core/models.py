@@ -22,6 +22,7 @@ LANGUAGES = ("zh-CN", "en")
 ROLES = ("assistant", "user")
 MESSAGE_STATUSES = ("complete", "incomplete")
 MAX_MESSAGE_CHARS = 4000
+MAX_CLIENT_MESSAGE_ID = 64
 
 
 def utcnow() -> datetime:
@@ -253,3 +254,34 @@ class MessagePublic(SQLModel):
     stage: str
     kind: str
     client_message_id: str | None = None
+
+
+# A candidate's answer as every client sends it (REST body, WebSocket frame, Streamlit chat input).
+class MessageCreate(SQLModel):
+    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS,
+                         description=f"1–{MAX_MESSAGE_CHARS} characters after trimming")
+    client_message_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID,
+        description="client-chosen id (a uuid); a retry with the same id returns the stored reply",
+    )
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content(cls, value: Any) -> str:
+        text = _text(value)
+        if not text:
+            raise ValueError("消息不能为空 / message must not be empty")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise ValueError(
+                f"消息最多 {MAX_MESSAGE_CHARS} 个字符 / message must be at most {MAX_MESSAGE_CHARS} characters")
+        return text
+
+    @field_validator("client_message_id", mode="before")
+    @classmethod
+    def _client_message_id(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_MESSAGE_ID:
+            raise ValueError(f"client_message_id 需为 1–{MAX_CLIENT_MESSAGE_ID} 个字符 / "
+                             f"client_message_id must be 1–{MAX_CLIENT_MESSAGE_ID} characters")
+        return value.strip() or None  # blank: the server picks one

@@ -14,7 +14,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 from core.display import DEFAULT_TIMEZONE, duration_minutes, session_status, time_zone
 from core.i18n import t
 from core.models import DIMENSIONS, STAGES, InterviewSession, Message, Report, utcnow
@@ -102,6 +102,12 @@ class Headline:
 def pseudonym(owner: str, secret_key: str) -> str:
     """A stable, non-reversible candidate id: 'C-' + the first 8 hex digits of HMAC-SHA256(secret, owner)."""
     return "C-" + hmac.new(secret_key.encode(), owner.encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def export_includes_names(user_roles: Iterable[str], settings: Settings) -> bool:
+    """Whether a viewer with these roles gets candidate names: staff only, and only when STATS_INCLUDE_NAMES is on
+    (analysts never); every client asks here."""
+    return "staff" in user_roles and settings.STATS_INCLUDE_NAMES
 
 
 def _secret_key() -> str:

@@ -224,6 +224,25 @@ def test_turn_rate_limit_is_429_with_retry_after(client, monkeypatch):
     assert other_turn.status_code == 200
 
 
+def test_websocket_and_rest_turns_share_the_users_limit(client, monkeypatch):
+    from core.config import reset_settings
+
+    monkeypatch.setenv("TURN_RATE_LIMIT", "1/minute")
+    reset_settings()
+    headers = login(client)
+    token = headers["Authorization"].split()[1]
+    sid = start(client, headers)["session_id"]
+    assert client.post(f"{CHAT}/sessions/{sid}/messages", headers=headers, json={"content": "你好"}).status_code == 200
+    with client.websocket_connect(f"{CHAT}/ws/{sid}?token={token}") as ws:
+        assert ws.receive_json()["type"] == "state"
+        ws.send_json({"type": "message", "content": "第二条回答", "client_message_id": "ws-1"})
+        refused = ws.receive_json()
+    assert refused["type"] == "error" and refused["code"] == "rate_limited" and refused["retryable"] is True
+    assert refused["client_message_id"] == "ws-1" and 1 <= refused["retry_after"] <= 60
+    roles = [m["role"] for m in client.get(f"{CHAT}/history/{sid}", headers=headers).json()["messages"]]
+    assert roles == ["assistant", "user", "assistant"]  # the refused answer was not stored
+
+
 def test_unexpected_errors_are_500_without_a_trace(app_env, monkeypatch):
     import api
     from core import sessions
