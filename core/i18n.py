@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from babel import Locale
 from babel.dates import format_timedelta
@@ -303,16 +303,11 @@ def t(key: str, lang: str = "zh-CN", **values) -> str:
 
 
 def relative_time(moment: datetime, lang: str = "zh-CN", now: datetime | None = None) -> str:
-    """'3分钟前' / '3 minutes ago' for a UTC moment (aware, or naive meaning UTC)."""
-    moment, now = _aware(moment), _aware(now or utcnow())
-    delta = now - moment
+    """'3分钟前' / '3 minutes ago' for an aware moment."""
+    delta = (now or utcnow()) - moment
     if delta < timedelta(minutes=1):
         return t("time.just_now", lang)
     return format_timedelta(-delta, add_direction=True, threshold=1.0, locale=_BABEL_LOCALES.get(lang, "zh_Hans_CN"))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def format_duration(minutes: int, lang: str = "zh-CN") -> str:

@@ -1,8 +1,9 @@
 """Practice statistics for career centres: a sessions frame read in one query, aggregates and exports.
 
 Candidates appear under a stable pseudonym (an HMAC of their username); names and usernames are added only
-when a caller asks for them. Timestamps are naive UTC, as stored; calendar days (date filters, daily counts,
-created_date_local) are taken in the viewer's time zone, Asia/Shanghai unless told otherwise.
+when a caller asks for them. Timestamps are UTC (read aware, kept naive in the frame and exports, as Excel needs);
+calendar days (date filters, daily counts, created_date_local) are taken in the viewer's time zone, Asia/Shanghai
+unless told otherwise.
 """
 
 from __future__ import annotations
@@ -171,11 +172,6 @@ def _start_of_day(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    """Naive UTC, as exports and Excel need (the columns come back aware on both databases)."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
 def load_sessions(
     *, engine: Engine, filters: SessionFilters | None = None, include_names: bool = False,
     secret_key: str | None = None, tz: str | None = None,
@@ -194,7 +190,7 @@ def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str, tz: 
          prompt_tokens, completion_tokens, cost, model, overall, dimensions, furthest) in rows:
         if owner not in pseudonyms:
             pseudonyms[owner] = pseudonym(owner, secret_key)
-        created, last = _naive_utc(created), _naive_utc(last)
+        created, last = created.replace(tzinfo=None), last.replace(tzinfo=None)  # aware UTC → naive, for Excel
         status = session_status(message_count=count, is_complete=complete, stage=stage)
         dims = _as_dict(dimensions)
         records.append((
