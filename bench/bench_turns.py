@@ -63,7 +63,7 @@ def timed_turn(engine, settings, session_id: str, content: str) -> tuple[float, 
     started, cpu_started = time.perf_counter(), time.process_time()
     result, deltas = None, 0
     for event in turns.run_turn(owner="bench", session_id=session_id, content=content, engine=engine,
-                                settings=settings):
+                                settings=settings, rate_limit=False):
         if isinstance(event, turns.TurnResult):
             result = event
         else:

@@ -150,7 +150,8 @@ def play(scenario: Scenario, *, engine: Engine, settings: Settings, rng: random.
         answer = compose_answer(item or {}, stage, language, scenario.skill, rng, scenario.info["candidate_name"])
         result = None
         for event in run_turn(owner=scenario.owner, session_id=session_id, content=answer,
-                              client_message_id=f"demo-{uuid.uuid4().hex[:12]}", engine=engine, settings=settings):
+                              client_message_id=f"demo-{uuid.uuid4().hex[:12]}", engine=engine, settings=settings,
+                              rate_limit=False):
             result = event  # TokenDelta pieces, then the TurnResult
         if result.is_complete:
             break

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.i18n import t
@@ -77,7 +77,7 @@ def field_remix_icon(field: str, target_position: str = "") -> str:
 def activity_group(moment: datetime, now: datetime, tz: str | None = None) -> str:
     """Sidebar group key: today / yesterday / week / older, by calendar day in the viewer's time zone."""
     zone = time_zone(tz)
-    days = (_local(now, zone).date() - _local(moment, zone).date()).days
+    days = (now.astimezone(zone).date() - moment.astimezone(zone).date()).days
     if days <= 0:
         return "today"
     if days == 1:
@@ -93,10 +93,6 @@ def time_zone(tz: str | None = None) -> ZoneInfo:
         return ZoneInfo(tz or DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
 
 
 def duration_minutes(created_at: datetime, last_activity: datetime) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from babel import Locale
 from babel.dates import format_timedelta
@@ -172,6 +172,11 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Your previous answer is still being processed; try again shortly.",
     },
     "chat.err_completed": {"zh-CN": "本场面试已结束，无法继续作答。", "en": "This interview has ended."},
+    "chat.err_rate_limited": {
+        "zh-CN": {"other": "回答发送得太频繁了，请 {n} 秒后再发送。"},
+        "en": {"one": "You are answering faster than the interview allows: send it again in {n} second.",
+               "other": "You are answering faster than the interview allows: send it again in {n} seconds."},
+    },
     "chat.err_invalid": {"zh-CN": "无法发送：", "en": "Could not send:"},
     "chat.pending": {
         "zh-CN": "你的上一条回答还没有收到回复，点击“重试”让面试官回复。",
@@ -298,16 +303,11 @@ def t(key: str, lang: str = "zh-CN", **values) -> str:
 
 
 def relative_time(moment: datetime, lang: str = "zh-CN", now: datetime | None = None) -> str:
-    """'3分钟前' / '3 minutes ago' for a UTC moment (aware, or naive meaning UTC)."""
-    moment, now = _aware(moment), _aware(now or utcnow())
-    delta = now - moment
+    """'3分钟前' / '3 minutes ago' for an aware moment."""
+    delta = (now or utcnow()) - moment
     if delta < timedelta(minutes=1):
         return t("time.just_now", lang)
     return format_timedelta(-delta, add_direction=True, threshold=1.0, locale=_BABEL_LOCALES.get(lang, "zh_Hans_CN"))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def format_duration(minutes: int, lang: str = "zh-CN") -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator
+from pydantic import AfterValidator, AliasChoices, AwareDatetime, field_validator
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from core.config import get_settings
 
 # The interview's stages in order: the one definition every module and client uses.
 STAGES = ("welcome", "self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up", "completed")
@@ -22,11 +24,20 @@ LANGUAGES = ("zh-CN", "en")
 ROLES = ("assistant", "user")
 MESSAGE_STATUSES = ("complete", "incomplete")
 MAX_MESSAGE_CHARS = 4000
+MAX_CLIENT_MESSAGE_ID = 64
 
 
 def utcnow() -> datetime:
     """Aware UTC now (SQLModel's datetime columns store and return aware UTC on both databases)."""
     return datetime.now(UTC)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+# A moment as it leaves for a client: aware (a naive value is refused) and in UTC, so JSON carries "…Z".
+UTCDateTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 def new_session_id() -> str:
@@ -55,8 +66,18 @@ class InterviewSessionBase(SQLModel):
     job_description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-# Input to create a session, validated with messages a user can act on.
+# Input to create a session (the API's `POST /chat/start` body too), validated with messages a user can act on.
 class InterviewSessionCreate(InterviewSessionBase):
+    target_position: str = Field(min_length=1, max_length=100, schema_extra={"examples": ["React前端开发工程师"]})
+    field: str = Field(default="通用", max_length=50, schema_extra={"examples": ["前端开发"]})
+    candidate_name: str | None = Field(  # the API's JSON field is `name`
+        default="", max_length=60, validation_alias=AliasChoices("name", "candidate_name"),
+        description="candidate's name, used in the welcome")
+    level: Literal[LEVELS] = "mid"  # type: ignore[valid-type]
+    language: Literal[LANGUAGES] | None = Field(  # type: ignore[valid-type]
+        default=None, description="default: the server's DEFAULT_LANGUAGE", schema_extra={"validate_default": True})
+    job_description: str | None = Field(default=None, max_length=8000)
+
     @field_validator("target_position", mode="before")
     @classmethod
     def _position(cls, value: str) -> str:
@@ -67,7 +88,9 @@ class InterviewSessionCreate(InterviewSessionBase):
 
     @field_validator("field", mode="before")
     @classmethod
-    def _field(cls, value: str) -> str:
+    def _field(cls, value: Any) -> str:
+        if value is None:
+            raise ValueError("field must be text / 领域需为文本")
         value = _text(value) or "通用"
         if len(value) > 50:
             raise ValueError("field must be at most 50 characters / 领域最多 50 个字符")
@@ -81,16 +104,18 @@ class InterviewSessionCreate(InterviewSessionBase):
             raise ValueError("name must be at most 60 characters / 姓名最多 60 个字符")
         return value
 
-    @field_validator("level")
+    @field_validator("level", mode="before")
     @classmethod
-    def _level(cls, value: str) -> str:
+    def _level(cls, value: Any) -> Any:
         if value not in LEVELS:
             raise ValueError(f"unknown level {value!r}; use one of {', '.join(LEVELS)} / 未知级别")
         return value
 
-    @field_validator("language")
+    @field_validator("language", mode="before")
     @classmethod
-    def _language(cls, value: str) -> str:
+    def _language(cls, value: Any) -> Any:
+        if value is None:  # every client gets the deployment's default language
+            return get_settings().DEFAULT_LANGUAGE
         if value not in LANGUAGES:
             raise ValueError(f"unknown language {value!r}; use one of {', '.join(LANGUAGES)} / 不支持的语言")
         return value
@@ -234,8 +259,8 @@ class SessionSummary(SQLModel):
     field: str
     level: str
     language: str
-    created_at: datetime
-    last_activity: datetime
+    created_at: UTCDateTime
+    last_activity: UTCDateTime
     message_count: int
     status: str
     interview_stage: str
@@ -248,8 +273,144 @@ class MessagePublic(SQLModel):
     id: int
     role: str
     content: str
-    created_at: datetime
+    created_at: UTCDateTime
     status: str
     stage: str
-    kind: str
+    kind: str = "answer"
     client_message_id: str | None = None
+
+
+# A candidate's answer as every client sends it (REST body, WebSocket frame, Streamlit chat input).
+class MessageCreate(SQLModel):
+    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS,
+                         description=f"1–{MAX_MESSAGE_CHARS} characters after trimming")
+    client_message_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID,
+        description="client-chosen id (a uuid); a retry with the same id returns the stored reply",
+    )
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _content(cls, value: Any) -> str:
+        text = _text(value)
+        if not text:
+            raise ValueError("消息不能为空 / message must not be empty")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise ValueError(
+                f"消息最多 {MAX_MESSAGE_CHARS} 个字符 / message must be at most {MAX_MESSAGE_CHARS} characters")
+        return text
+
+    @field_validator("client_message_id", mode="before")
+    @classmethod
+    def _client_message_id(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_MESSAGE_ID:
+            raise ValueError(f"client_message_id 需为 1–{MAX_CLIENT_MESSAGE_ID} 个字符 / "
+                             f"client_message_id must be 1–{MAX_CLIENT_MESSAGE_ID} characters")
+        return value.strip() or None  # blank: the server picks one
+
+
+# A key point an answer explained, with the candidate's words that show it.
+class ReportPoint(SQLModel):
+    point: str
+    evidence: list[str] = Field(default_factory=list)
+
+
+# A wrong claim an answer made: the sentence that asserts it and what is actually true.
+class ReportMisconception(SQLModel):
+    claim: str
+    correction: str
+    evidence: str = ""
+
+
+# One question of a report: what was asked and answered, its score (0–5), the key points and the feedback.
+# (Reports stored before key-point decisions have no covered, unclear or misconception: the defaults.)
+class ReportQuestion(SQLModel):
+    question_id: str | None = None
+    stage: str
+    question: str
+    answer: str = ""
+    score: float = Field(description="0–5")
+    evidence: list[str] = Field(default_factory=list, description="quotes from the candidate's own answer")
+    covered: list[ReportPoint] = Field(default_factory=list)
+    unclear: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+    misconception: ReportMisconception | None = None
+    feedback: str = ""
+    better_answer: str = ""
+
+    @field_validator("missed", mode="before")
+    @classmethod
+    def _missed(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+# The scored report of a finished interview as clients see it.
+class ReportPublic(SQLModel):
+    session_id: str
+    overall: int = Field(ge=0, le=100)
+    dimensions: dict[str, int] = Field(description=f"{', '.join(DIMENSIONS)}: each 0–100")
+    strengths: list[str]
+    improvements: list[str]
+    per_question: list[ReportQuestion]
+    summary: str
+    source: str
+    model: str | None = None
+    created_at: UTCDateTime
+    updated_at: UTCDateTime
+
+
+# --- API shapes: what the REST routes answer with (the WebSocket frames reuse them) -------------------------
+
+# A bearer token from the password flow.
+class Token(SQLModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+# The signed-in user.
+class UserPublic(SQLModel):
+    username: str
+    name: str
+    roles: list[str]
+
+
+# A new interview and its welcome message.
+class InterviewStarted(SQLModel):
+    session_id: str
+    message: str
+    message_id: int
+    created_at: UTCDateTime
+    is_complete: bool
+    interview_stage: str
+    title: str
+
+
+# A list row as core summarises it, plus the seed's Remix icon name.
+class SessionPublic(SessionSummary):
+    icon: str
+
+
+class SessionsPublic(SQLModel):
+    sessions: list[SessionPublic]
+
+
+# A session with its messages in order.
+class SessionHistoryPublic(SessionPublic):
+    messages: list[MessagePublic]
+
+
+class SessionDeleted(SQLModel):
+    session_id: str
+    deleted: bool
+
+
+# One turn: the stored answer (None when the interviewer ended the interview) and the interviewer's reply.
+class TurnPublic(SQLModel):
+    user_message: MessagePublic | None
+    message: MessagePublic
+    interview_stage: str
+    is_complete: bool
+    replayed: bool

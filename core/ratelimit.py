@@ -1,4 +1,5 @@
-"""Per-user limit on interview turns: a moving window from `limits`, kept in this process's memory."""
+"""Per-user limit on interview turns (settings.TURN_RATE_LIMIT), enforced by the turn service for every client:
+a moving window from `limits`, kept in this process's memory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ from limits.strategies import MovingWindowRateLimiter
 
 _storage = MemoryStorage()
 _limiter = MovingWindowRateLimiter(_storage)
+
+
+class RateLimited(Exception):
+    """The user sent turns faster than settings.TURN_RATE_LIMIT; one more may run in `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"发送过于频繁，请 {retry_after} 秒后再试 / too many messages, retry in {retry_after} s")
+        self.retry_after = retry_after
 
 
 # Whether one more turn may run now, and if not, how many seconds until one may.
@@ -35,6 +44,13 @@ def hit_turn_limit(owner: str, rate: str) -> RateDecision:
         return RateDecision(True)
     reset_time, _remaining = _limiter.get_window_stats(limit, "turn", owner)
     return RateDecision(False, max(1, math.ceil(reset_time - time.time())))
+
+
+def check_turn_rate(owner: str, rate: str) -> None:
+    """Count one turn for `owner`; RateLimited when it goes over `rate`."""
+    decision = hit_turn_limit(owner, rate)
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after)
 
 
 def reset_turn_limits() -> None:

@@ -16,10 +16,10 @@ from sqlmodel import Session
 
 from core.display import duration_minutes, session_status
 from core.models import (
-    MAX_MESSAGE_CHARS,
     InterviewSession,
     InterviewSessionCreate,
     Message,
+    MessageCreate,
     MessagePublic,
     SessionSummary,
     UserState,
@@ -57,25 +57,23 @@ def validate_create(data: dict | InterviewSessionCreate) -> InterviewSessionCrea
     try:
         return InterviewSessionCreate.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput("; ".join(_readable(err) for err in exc.errors())) from None
+        raise InvalidInput("; ".join(readable_error(err) for err in exc.errors())) from None
 
 
-def _readable(err: dict) -> str:
-    where = ".".join(str(p) for p in err.get("loc", ()))
+def validate_message(content: Any, client_message_id: Any = None) -> MessageCreate:
+    """A candidate's answer under the rule every client shares: 1–4000 characters after trimming, an optional
+    client_message_id of 1–64 characters. InvalidInput says what to fix."""
+    try:
+        return MessageCreate.model_validate({"content": content, "client_message_id": client_message_id})
+    except ValidationError as exc:
+        raise InvalidInput("; ".join(readable_error(err, located=False) for err in exc.errors())) from None
+
+
+def readable_error(err: Mapping[str, Any], located: bool = True) -> str:
+    """One pydantic error as a line a person can act on: 'field: message'."""
+    where = ".".join(str(p) for p in err.get("loc", ())) if located else ""
     message = str(err.get("msg", "")).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message
-
-
-def validate_message(content: str) -> str:
-    """A candidate message: 1–4000 characters after trimming."""
-    text = (content or "").strip()
-    if not text:
-        raise InvalidInput("消息不能为空 / message must not be empty")
-    if len(text) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(
-            f"消息最多 {MAX_MESSAGE_CHARS} 个字符 / message must be at most {MAX_MESSAGE_CHARS} characters"
-        )
-    return text
 
 
 def create_session(

@@ -1,8 +1,9 @@
 """Practice statistics for career centres: a sessions frame read in one query, aggregates and exports.
 
 Candidates appear under a stable pseudonym (an HMAC of their username); names and usernames are added only
-when a caller asks for them. Timestamps are naive UTC, as stored; calendar days (date filters, daily counts,
-created_date_local) are taken in the viewer's time zone, Asia/Shanghai unless told otherwise.
+when a caller asks for them. Timestamps are UTC (read aware, kept naive in the frame and exports, as Excel needs);
+calendar days (date filters, daily counts, created_date_local) are taken in the viewer's time zone, Asia/Shanghai
+unless told otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from openpyxl import Workbook
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
-from core.config import get_settings
+from core.config import Settings, get_settings
 from core.display import DEFAULT_TIMEZONE, duration_minutes, session_status, time_zone
 from core.i18n import t
 from core.models import DIMENSIONS, STAGES, InterviewSession, Message, Report, utcnow
@@ -104,6 +105,12 @@ def pseudonym(owner: str, secret_key: str) -> str:
     return "C-" + hmac.new(secret_key.encode(), owner.encode(), hashlib.sha256).hexdigest()[:8]
 
 
+def export_includes_names(user_roles: Iterable[str], settings: Settings) -> bool:
+    """Whether a viewer with these roles gets candidate names: staff only, and only when STATS_INCLUDE_NAMES is on
+    (analysts never); every client asks here."""
+    return "staff" in user_roles and settings.STATS_INCLUDE_NAMES
+
+
 def _secret_key() -> str:
     return get_settings().SECRET_KEY
 
@@ -165,11 +172,6 @@ def _start_of_day(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    """Naive UTC, as exports and Excel need (the columns come back aware on both databases)."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
-
-
 def load_sessions(
     *, engine: Engine, filters: SessionFilters | None = None, include_names: bool = False,
     secret_key: str | None = None, tz: str | None = None,
@@ -188,7 +190,7 @@ def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str, tz: 
          prompt_tokens, completion_tokens, cost, model, overall, dimensions, furthest) in rows:
         if owner not in pseudonyms:
             pseudonyms[owner] = pseudonym(owner, secret_key)
-        created, last = _naive_utc(created), _naive_utc(last)
+        created, last = created.replace(tzinfo=None), last.replace(tzinfo=None)  # aware UTC → naive, for Excel
         status = session_status(message_count=count, is_complete=complete, stage=stage)
         dims = _as_dict(dimensions)
         records.append((

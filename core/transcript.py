@@ -13,7 +13,8 @@ FORMAT_VERSION = 1
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+    """ISO 8601 to the second with a Z: the columns return aware UTC on both databases."""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
 
 
 def _quote(text: str) -> str:

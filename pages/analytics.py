@@ -159,7 +159,7 @@ if not roles & set(ANALYTICS_ROLES):
 st.set_page_config(layout="wide")  # six headline numbers and paired charts need the room
 settings = get_settings()
 # Analysts never see names; staff only when the deployment allows it.
-include_names = "staff" in roles and settings.STATS_INCLUDE_NAMES
+include_names = stats.export_includes_names(roles, settings)
 
 zone = viewer_zone()
 

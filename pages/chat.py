@@ -10,6 +10,7 @@ from core import sessions
 from core.display import field_icon
 from core.interviewer import turns
 from core.models import MAX_MESSAGE_CHARS, MessagePublic
+from core.ratelimit import RateLimited
 from pages import _common as c
 from pages._forms import render_new_interview_form
 from pages._sidebar import escape_markdown
@@ -55,6 +56,8 @@ def answer(content: str, client_message_id: str, *, echo: bool) -> None:
         remember_error("busy")
     except turns.InterviewCompleted:
         remember_error("completed")
+    except RateLimited as exc:
+        remember_error("rate_limited", c.tr("chat.err_rate_limited", n=exc.retry_after))
     except sessions.InvalidInput as exc:
         st.error(f"{c.tr('chat.err_invalid')} {exc}", icon=":material/error:")
         return
@@ -113,6 +116,8 @@ def render_problem(error: dict | None, has_pending: bool) -> bool:
         st.warning(c.tr("chat.err_busy"), icon=":material/hourglass_top:")
     elif error and error["kind"] == "completed":
         st.info(c.tr("chat.err_completed"), icon=":material/flag:")
+    elif error and error["kind"] == "rate_limited":
+        st.warning(error["message"], icon=":material/timer:")
     elif has_pending:
         st.info(c.tr("chat.pending"), icon=":material/pending:")
     if not has_pending:

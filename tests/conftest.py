@@ -58,6 +58,19 @@ def db_url(request):
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    """Turn and login counters live in process memory (and every client's turns count): each test starts at zero."""
+    from core.auth import reset_login_failures
+    from core.ratelimit import reset_turn_limits
+
+    reset_turn_limits()
+    reset_login_failures()
+    yield
+    reset_turn_limits()
+    reset_login_failures()
+
+
 @pytest.fixture
 def app_env(monkeypatch, tmp_path, sqlite_url):
     """Settings pointed at tmp_path: SQLite file, auth file, offline interviewer, demo mode."""

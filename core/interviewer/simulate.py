@@ -223,7 +223,8 @@ def run_persona(persona: str | Answerer, *, engine: Engine, settings: Settings, 
         prompt = Prompt(stage, item, kind, language, turn, seen[item.get("id", "")])
         seen[item.get("id", "")] += 1
         for event in turns.run_turn(owner=owner, session_id=session_id, content=answer_fn(prompt),
-                                    client_message_id=f"{name}-{turn}", engine=engine, settings=settings):
+                                    client_message_id=f"{name}-{turn}", engine=engine, settings=settings,
+                                    rate_limit=False):
             if isinstance(event, turns.TurnResult):
                 result = event
         kind = result.reply.kind

@@ -50,11 +50,11 @@ from core.models import (
     Report,
     utcnow,
 )
+from core.ratelimit import check_turn_rate
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 LEASE_RENEW_EVERY_S = 20.0
-MAX_CLIENT_MESSAGE_ID = 64
 _TABLE = InterviewSession.__table__
 
 
@@ -423,15 +423,20 @@ def _context(session_id: str, session, messages: list[_Row], user: _Row) -> Turn
 
 
 def run_turn(*, owner: str, session_id: str, content: str, client_message_id: str | None = None,
-             engine: Engine | None = None, settings: Settings | None = None) -> Iterator[TokenDelta | TurnResult]:
-    """Answer one candidate message: yields TokenDelta pieces of the reply, then exactly one TurnResult."""
-    text = sessions.validate_message(content)
-    client_message_id = (client_message_id or "").strip() or str(uuid.uuid4())
-    if len(client_message_id) > MAX_CLIENT_MESSAGE_ID:
-        raise sessions.InvalidInput("client_message_id 最多 64 个字符 / client_message_id is at most 64 characters")
+             engine: Engine | None = None, settings: Settings | None = None,
+             rate_limit: bool = True) -> Iterator[TokenDelta | TurnResult]:
+    """Answer one candidate message: yields TokenDelta pieces of the reply, then exactly one TurnResult.
+
+    Every client's turn counts against the owner's TURN_RATE_LIMIT (RateLimited); only server-side batch tools
+    (demo seed, simulations, benchmarks) pass rate_limit=False.
+    """
+    message = sessions.validate_message(content, client_message_id)
     engine = engine or get_engine()
     settings = settings or get_settings()
-    prepared = _prepare_turn(engine, owner, session_id, text, client_message_id)
+    if rate_limit:
+        check_turn_rate(owner, settings.TURN_RATE_LIMIT)
+    prepared = _prepare_turn(engine, owner, session_id, message.content,
+                             message.client_message_id or str(uuid.uuid4()))
     if isinstance(prepared, _Replay):
         yield TokenDelta(prepared.reply.content)
         yield TurnResult(prepared.user_message, prepared.reply, prepared.stage, prepared.is_complete, replayed=True)

@@ -10,19 +10,6 @@ from fastapi.testclient import TestClient
 from tests.api.helpers import LiveServer, server_env
 
 
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    """Turn and login counters live in process memory: every test starts from zero."""
-    from core.auth import reset_login_failures
-    from core.ratelimit import reset_turn_limits
-
-    reset_turn_limits()
-    reset_login_failures()
-    yield
-    reset_turn_limits()
-    reset_login_failures()
-
-
 @pytest.fixture
 def client(app_env) -> Iterator[TestClient]:
     """The app in process on a fresh SQLite file (lifespan included)."""

@@ -190,10 +190,11 @@ def test_incomplete_replies_are_never_broadcast(two_servers):
 
 def test_idle_connections_cost_one_query_per_round(app_env, count_statements):
     """40 idle sockets on 20 sessions: each round reads every session's row in one statement, no message query."""
-    import api
+    from api import app
+    from api.ws.hub import WATCH_INTERVAL_S
     from core.db import get_engine
 
-    with TestClient(api.app) as client:
+    with TestClient(app) as client:
         headers = login(client)
         token = headers["Authorization"].split()[1]
         sids = [start(client, headers)["session_id"] for _ in range(20)]
@@ -202,9 +203,9 @@ def test_idle_connections_cost_one_query_per_round(app_env, count_statements):
         try:
             for ws in opened:
                 assert ws.receive_json()["type"] == "state"
-            time.sleep(1.5 * api.WATCH_INTERVAL_S)  # the first round checks every session once
+            time.sleep(1.5 * WATCH_INTERVAL_S)  # the first round checks every session once
             with count_statements(get_engine()) as counter:
-                time.sleep(6 * api.WATCH_INTERVAL_S)
+                time.sleep(6 * WATCH_INTERVAL_S)
         finally:
             for ws in sockets:
                 ws.__exit__(None, None, None)

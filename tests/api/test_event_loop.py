@@ -8,14 +8,15 @@ import time
 
 import pytest
 
-import api
+from api.concurrency import iterate_in_thread
+from api.ws import hub as ws_hub
 from core import sessions
 
 
 def collect(make_events, stop_after: int | None = None) -> list:
     async def consume() -> list:
         seen = []
-        async for event in api.iterate_in_thread(make_events):
+        async for event in iterate_in_thread(make_events):
             seen.append(event)
             if stop_after is not None and len(seen) == stop_after:
                 break
@@ -44,7 +45,7 @@ def test_an_error_in_the_turn_follows_the_events_before_it():
     seen = []
 
     async def consume() -> None:
-        async for event in api.iterate_in_thread(events):
+        async for event in iterate_in_thread(events):
             seen.append(event)
 
     with pytest.raises(RuntimeError, match="model failed"):
@@ -77,12 +78,12 @@ def test_watcher_leaves_a_session_alone_while_its_local_turn_runs(monkeypatch):
     """No reply read during a local turn (its own broadcast delivers it); once it ends, the next round catches up."""
     reads: list[int] = []
     pulse = sessions.SessionPulse(message_count=3, interview_stage="self_intro", is_complete=False)
-    monkeypatch.setattr(api, "_read_pulses", lambda owners: dict.fromkeys(owners, pulse))
-    monkeypatch.setattr(api, "_read_replies_after", lambda owner, sid, after: reads.append(after) or [])
+    monkeypatch.setattr(ws_hub, "_read_pulses", lambda owners: dict.fromkeys(owners, pulse))
+    monkeypatch.setattr(ws_hub, "_read_replies_after", lambda owner, sid, after: reads.append(after) or [])
 
     async def scenario() -> None:
-        hub = api.SessionHub()
-        conn = api.Connection(FakeSocket(), "alice", "s-1", last_message_id=7)
+        hub = ws_hub.SessionHub()
+        conn = ws_hub.Connection(FakeSocket(), "alice", "s-1", last_message_id=7)
         hub.add(conn)
         try:
             slot = hub.begin_turn("alice", "s-1")

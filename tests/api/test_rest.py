@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core.display import field_remix_icon
+from core.models import ReportQuestion
 from tests.api.helpers import login, start
 
 CHAT = "/api/v1/chat"
@@ -84,6 +85,8 @@ def test_start_list_history_delete(any_db_client):
 
     history = client.get(f"{CHAT}/history/{sid}", headers=headers).json()
     assert history["session_id"] == sid and history["target_position"] == "React前端开发工程师"
+    times = [item["created_at"], item["last_activity"], history["created_at"], history["messages"][0]["created_at"]]
+    assert all(t.endswith("Z") and datetime.fromisoformat(t).utcoffset().total_seconds() == 0 for t in times)
     assert [m["role"] for m in history["messages"]] == ["assistant"]
     assert history["messages"][0]["content"] == started["message"]
     assert set(history["messages"][0]) >= {"id", "role", "content", "created_at", "status", "stage"}
@@ -100,6 +103,20 @@ def test_start_list_history_delete(any_db_client):
     assert client.get(f"{CHAT}/history/{sid}", headers=headers).status_code == 404
     assert client.delete(f"{CHAT}/sessions/{sid}", headers=headers).status_code == 404
     assert client.get(f"{CHAT}/sessions", headers=headers).json() == {"sessions": []}
+
+
+def test_start_takes_the_name_field_and_the_servers_default_language(client, monkeypatch):
+    from core.config import reset_settings
+
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "en")
+    reset_settings()
+    headers = login(client)
+    english = start(client, headers, target_position="Data Analyst", field="数据分析", name="Alice")
+    assert "Alice" in english["message"] and "Data Analyst" in english["message"]
+    assert client.get(f"{CHAT}/history/{english['session_id']}", headers=headers).json()["language"] == "en"
+    chinese = start(client, headers, language="zh-CN", name=None)
+    assert client.get(f"{CHAT}/history/{chinese['session_id']}", headers=headers).json()["language"] == "zh-CN"
+    assert "欢迎" in chinese["message"]
 
 
 def test_sessions_are_listed_newest_activity_first(any_db_client):
@@ -134,6 +151,8 @@ def test_end_then_report(client):
     not_ready = client.post(f"{CHAT}/sessions/{sid}/report", headers=headers)
     assert not_ready.status_code == 409 and not_ready.json()["code"] == "report_not_ready"
 
+    answer = {"content": "我叫张三，三年 React 经验，做过组件库和首屏性能优化。"}
+    assert client.post(f"{CHAT}/sessions/{sid}/messages", headers=headers, json=answer).status_code == 200
     ended = client.post(f"{CHAT}/sessions/{sid}/end", headers=headers)
     assert ended.status_code == 200, ended.text
     assert ended.json()["is_complete"] is True and ended.json()["message"]["role"] == "assistant"
@@ -149,6 +168,8 @@ def test_end_then_report(client):
     assert report.status_code == 200, report.text
     body = report.json()
     assert body["session_id"] == sid and 0 <= body["overall"] <= 100 and isinstance(body["dimensions"], dict)
+    assert body["created_at"].endswith("Z") and body["updated_at"].endswith("Z")
+    assert body["per_question"] and all(set(q) == set(ReportQuestion.model_fields) for q in body["per_question"])
     regenerated = client.post(f"{CHAT}/sessions/{sid}/report?regenerate=true", headers=headers)
     assert regenerated.status_code == 200 and regenerated.json()["session_id"] == sid
 
@@ -224,15 +245,34 @@ def test_turn_rate_limit_is_429_with_retry_after(client, monkeypatch):
     assert other_turn.status_code == 200
 
 
+def test_websocket_and_rest_turns_share_the_users_limit(client, monkeypatch):
+    from core.config import reset_settings
+
+    monkeypatch.setenv("TURN_RATE_LIMIT", "1/minute")
+    reset_settings()
+    headers = login(client)
+    token = headers["Authorization"].split()[1]
+    sid = start(client, headers)["session_id"]
+    assert client.post(f"{CHAT}/sessions/{sid}/messages", headers=headers, json={"content": "你好"}).status_code == 200
+    with client.websocket_connect(f"{CHAT}/ws/{sid}?token={token}") as ws:
+        assert ws.receive_json()["type"] == "state"
+        ws.send_json({"type": "message", "content": "第二条回答", "client_message_id": "ws-1"})
+        refused = ws.receive_json()
+    assert refused["type"] == "error" and refused["code"] == "rate_limited" and refused["retryable"] is True
+    assert refused["client_message_id"] == "ws-1" and 1 <= refused["retry_after"] <= 60
+    roles = [m["role"] for m in client.get(f"{CHAT}/history/{sid}", headers=headers).json()["messages"]]
+    assert roles == ["assistant", "user", "assistant"]  # the refused answer was not stored
+
+
 def test_unexpected_errors_are_500_without_a_trace(app_env, monkeypatch):
-    import api
+    from api import app
     from core import sessions
 
     def explode(**_kwargs):
         raise RuntimeError("secret internals: /etc/passwd line 42")
 
     monkeypatch.setattr(sessions, "list_session_summaries", explode)
-    with TestClient(api.app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get(f"{CHAT}/sessions", headers=login(client))
     assert response.status_code == 500
     assert response.json() == {"detail": "internal error"}

@@ -62,3 +62,19 @@ def test_every_operation_but_login_and_health_requires_a_token(app_env):
                     response = client.request(method.upper(), url, json={})
                     assert response.status_code == 401, (method, path, response.text)
                     assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_shapes_come_from_core_and_are_typed():
+    """The report is typed down to each question (no opaque object); the start body is core's create shape."""
+    schemas = app.openapi()["components"]["schemas"]
+    report = schemas["ReportPublic"]["properties"]
+    assert report["per_question"]["items"] == {"$ref": "#/components/schemas/ReportQuestion"}
+    assert report["dimensions"]["additionalProperties"] == {"type": "integer"}
+    assert report["strengths"]["items"] == {"type": "string"}
+    question = schemas["ReportQuestion"]["properties"]
+    assert question["score"]["type"] == "number" and question["evidence"]["items"] == {"type": "string"}
+    start = schemas["InterviewSessionCreate"]["properties"]
+    assert "name" in start and "candidate_name" not in start  # the API's JSON field stays `name`
+    assert start["level"]["enum"] == ["junior", "mid", "senior"]
+    assert schemas["MessageCreate"]["properties"]["content"]["maxLength"] == 4000
+    assert schemas["MessagePublic"]["properties"]["created_at"]["format"] == "date-time"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -49,7 +49,7 @@ def test_every_icon_is_a_material_name():
 
 
 def test_relative_time_and_meta_in_both_languages():
-    now = datetime(2026, 11, 24, 12, 0)
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     assert relative_time(now - timedelta(minutes=3), now=now) == "3分钟前"
     assert relative_time(now - timedelta(minutes=3), "en", now=now) == "3 minutes ago"
     assert relative_time(now - timedelta(seconds=20), now=now) == t("time.just_now")
@@ -60,10 +60,10 @@ def test_relative_time_and_meta_in_both_languages():
 
 
 def test_grouping_uses_the_viewers_calendar_day():
-    now = datetime(2026, 11, 24, 2, 0)  # 10:00 in Shanghai
+    now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
     assert activity_group(now - timedelta(hours=1), now, "Asia/Shanghai") == "today"
-    assert activity_group(datetime(2026, 11, 23, 15, 0), now, "Asia/Shanghai") == "yesterday"  # 23:00 local
-    assert activity_group(datetime(2026, 11, 23, 17, 0), now, "Asia/Shanghai") == "today"  # 01:00 local
+    assert activity_group(datetime(2026, 11, 23, 15, 0, tzinfo=UTC), now, "Asia/Shanghai") == "yesterday"  # 23:00 local
+    assert activity_group(datetime(2026, 11, 23, 17, 0, tzinfo=UTC), now, "Asia/Shanghai") == "today"  # 01:00 local
     assert activity_group(now - timedelta(days=4), now, "Asia/Shanghai") == "week"
     assert activity_group(now - timedelta(days=30), now, "Europe/Berlin") == "older"
     assert activity_group(now, now, "Not/AZone") == "today"

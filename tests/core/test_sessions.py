@@ -115,13 +115,25 @@ def test_invalid_input_is_refused_with_a_clear_message(db, override, fragment):
 
 
 @pytest.mark.parametrize(("content", "ok"), [("", False), ("   ", False), ("好", True), ("字" * 4000, True),
-                                             ("字" * 4001, False)])
+                                             ("字" * 4001, False), (None, False), (7, False), (" 好 ", True)])
 def test_message_length_rules(content, ok):
     if ok:
-        assert sessions.validate_message(content) == content.strip()
+        assert sessions.validate_message(content).content == content.strip()
     else:
         with pytest.raises(sessions.InvalidInput):
             sessions.validate_message(content)
+
+
+@pytest.mark.parametrize(("cmid", "expected"), [(None, None), ("c-1", "c-1"), (" c-1 ", "c-1"), ("   ", None),
+                                               ("x" * 64, "x" * 64), ("", ValueError), ("x" * 65, ValueError),
+                                               (7, ValueError)])
+def test_client_message_id_rules(cmid, expected):
+    """One rule for every client: None or 1–64 characters; blank means the server picks the id."""
+    if expected is ValueError:
+        with pytest.raises(sessions.InvalidInput, match="1–64"):
+            sessions.validate_message("好", cmid)
+    else:
+        assert sessions.validate_message("好", cmid).client_message_id == expected
 
 
 def test_session_limit_per_user(db):

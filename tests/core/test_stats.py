@@ -377,3 +377,15 @@ def test_cli_rejects_a_bad_date(tmp_path):
     )
 
     assert done.returncode == 2 and "YYYY-MM-DD" in done.stderr
+
+
+@pytest.mark.parametrize(("roles", "setting", "expected"), [
+    ({"staff"}, True, True), ({"staff"}, False, False), ({"analyst"}, True, False), ({"staff", "analyst"}, True, True),
+    ({"candidate"}, True, False), ((), True, False),
+])
+def test_only_staff_get_names_and_only_when_the_deployment_allows(roles, setting, expected):
+    from core.config import load_settings
+    from core.stats import export_includes_names
+
+    settings = load_settings({"DEMO_MODE": "true", "STATS_INCLUDE_NAMES": str(setting).lower()})
+    assert export_includes_names(roles, settings) is expected

@@ -374,6 +374,22 @@ def test_answer_streams_a_reply_that_is_stored(app_env):
     assert not at.error
 
 
+def test_answers_over_the_turn_rate_get_a_friendly_message(app_env, monkeypatch):
+    from core.config import reset_settings
+
+    monkeypatch.setenv("TURN_RATE_LIMIT", "1/minute")  # the API's limit: the chat page counts against it too
+    reset_settings()
+    sid = start()
+    at = login()
+    at.chat_input(key="zm_chat_input").set_value("我叫李小明，三年前端经验。").run()
+    at.chat_input(key="zm_chat_input").set_value("我还做过首屏性能优化。").run()
+    ok(at)
+
+    assert at.warning and "回答发送得太频繁了" in at.warning[0].value and "秒后再发送" in at.warning[0].value
+    assert not at.error and not at.chat_input(key="zm_chat_input").proto.disabled
+    assert [m.role for m in messages_of(sid)] == ["assistant", "user", "assistant"]  # the second was not stored
+
+
 def test_llm_failure_shows_error_and_retry_gives_exactly_one_reply(app_env, llm_env):
     from core.config import reset_settings
 

@@ -105,6 +105,25 @@ def test_invalid_message_is_refused(engine, offline_settings):
         _run(engine, offline_settings, start.session.id, "x" * 4001)
 
 
+def test_turns_over_the_users_rate_are_refused_before_anything_is_stored(engine):
+    from core.ratelimit import RateLimited
+
+    settings = load_settings({"DEMO_MODE": "true", "TURN_RATE_LIMIT": "2/minute"})
+    mine = turns.start_interview(owner="alice", info=INFO, engine=engine, settings=settings).session.id
+    for n in range(2):
+        _run(engine, settings, mine, f"我的第 {n + 1} 个回答，讲讲 React。")
+    with pytest.raises(RateLimited) as refused:
+        _run(engine, settings, mine, "第三个回答")
+    assert 1 <= refused.value.retry_after <= 60 and str(refused.value.retry_after) in str(refused.value)
+    assert len(_messages(engine, mine)) == 5  # welcome + two exchanges: the refused answer was not stored
+    theirs = turns.start_interview(owner="bob", info=INFO, engine=engine, settings=settings).session.id
+    _run(engine, settings, theirs, "你好", owner="bob")  # the limit is per user
+    # Server-side batch tools (demo seed, simulations) opt out; no client does.
+    events = list(turns.run_turn(owner="alice", session_id=mine, content="第三个回答", engine=engine,
+                                 settings=settings, rate_limit=False))
+    assert isinstance(events[-1], TurnResult)
+
+
 def test_busy_lease_from_another_connection(engine, offline_settings):
     start = turns.start_interview(owner="alice", info=INFO, engine=engine, settings=offline_settings)
     sid = start.session.id

@@ -1,0 +1,160 @@
+"""The one mapping from core's errors to HTTP statuses and WebSocket error frames, and the app's error handlers.
+
+Every error body is `{"detail": ...}`; turn and limit errors add `code`, `retryable` and, when waiting helps,
+`retry_after` (also sent as the Retry-After header). No stack trace reaches a client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.routing import Match
+
+from core import sessions
+from core.interviewer import turns
+from core.ratelimit import RateLimited
+
+log = logging.getLogger("zhimian.api")
+
+
+# Every error body: `detail` always; `code`/`retryable` for interview turns and limits.
+class ErrorBody(BaseModel):
+    detail: Any
+    code: str | None = None
+    retryable: bool | None = None
+    retry_after: int | None = None
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can answer with (all `{"detail": ...}`)."""
+    return {code: {"model": ErrorBody} for code in codes}
+
+
+AUTH_ERRORS = (401,)
+# Every operation may answer these (unparsable body, invalid parameters, a bug), always as {"detail": ...}.
+COMMON_ERRORS = errors(400, 422, 500)
+BODY_ERRORS = (413, 422)
+
+
+class ReportMissing(LookupError):
+    """No report is stored for the session yet."""
+
+
+# How one failure looks to a client, for HTTP (status) and the WebSocket (code) alike.
+@dataclass(frozen=True)
+class ApiError:
+    status: int
+    code: str
+    message: str
+    retryable: bool
+    retry_after: int | None = None
+
+    def body(self) -> dict:
+        body = {"detail": self.message, "code": self.code, "retryable": self.retryable}
+        return body | ({"retry_after": self.retry_after} if self.retry_after else {})
+
+    def frame(self, client_message_id: str | None = None) -> dict:
+        frame = {"type": "error", "code": self.code, "message": self.message, "retryable": self.retryable}
+        if self.retry_after:
+            frame["retry_after"] = self.retry_after
+        return frame | ({"client_message_id": client_message_id} if client_message_id else {})
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+
+
+# What a client is told when the model fails (the provider's own error text may name hosts or accounts).
+MODEL_FAILURES = {
+    "timeout": "AI 面试官响应超时，请重试 / the interviewer timed out, please retry",
+    "upstream_error": "AI 面试官暂时不可用，请重试 / the interviewer is temporarily unavailable, please retry",
+    "rate_limited": "AI 面试官繁忙，请稍后重试 / the interviewer is busy, please retry shortly",
+    "stream_interrupted": "回复中断，请重试 / the reply was cut off, please retry",
+    "invalid_output": "AI 面试官的回复无法使用，请重试 / the interviewer's reply was unusable, please retry",
+    "auth": "AI 面试官配置有误，请联系管理员 / the interviewer is misconfigured, please tell an administrator",
+    "bad_request": "AI 面试官配置有误，请联系管理员 / the interviewer is misconfigured, please tell an administrator",
+}
+
+# The core errors a route may let through; each is answered by describe_error.
+CORE_ERRORS = (RateLimited, ReportMissing, turns.TurnBusy, turns.TurnFailed, turns.InterviewCompleted,
+               turns.ReportNotReady, sessions.InvalidInput, sessions.SessionNotFound)
+
+
+def describe_error(exc: BaseException) -> ApiError:
+    """The single mapping from core exceptions to statuses and protocol codes."""
+    if isinstance(exc, RateLimited):
+        return ApiError(429, "rate_limited", str(exc), True, exc.retry_after)
+    if isinstance(exc, turns.TurnBusy):
+        return ApiError(409, "busy", _text(exc, "上一条回答仍在处理中 / a turn is already running"), True, 1)
+    if isinstance(exc, turns.InterviewCompleted):
+        return ApiError(409, "completed", _text(exc, "面试已结束 / the interview is complete"), False)
+    if isinstance(exc, turns.TurnFailed):
+        status = {"rate_limited": 429, "busy": 409, "superseded": 409}.get(exc.code, 503)
+        text = MODEL_FAILURES.get(exc.code, exc.message)  # provider error text stays in the server log
+        return ApiError(status, exc.code, text, exc.retryable, 2 if exc.retryable else None)
+    if isinstance(exc, sessions.SessionLimitReached):
+        return ApiError(409, "session_limit", str(exc), False)
+    if isinstance(exc, sessions.InvalidInput):
+        return ApiError(422, "invalid_input", str(exc), False)
+    if isinstance(exc, sessions.SessionNotFound):
+        return ApiError(404, "not_found", str(exc), False)
+    if isinstance(exc, turns.ReportNotReady):
+        text = _text(exc, "面试尚未结束，暂无报告 / the interview is not complete")
+        return ApiError(409, "report_not_ready", text, False)
+    if isinstance(exc, ReportMissing):
+        return ApiError(404, "report_not_found", str(exc), False)
+    return ApiError(500, "internal_error", "internal error", True)
+
+
+def _text(exc: BaseException, default: str) -> str:
+    return str(exc) or default
+
+
+def log_failure(exc: BaseException, error: ApiError) -> None:
+    """Server-side record of a failure a client is told about: a bug with its trace, a model failure in a line."""
+    if error.status == 500:
+        log.exception("unhandled error", exc_info=exc)
+    elif isinstance(exc, turns.TurnFailed):
+        log.warning("turn failed: %s", exc)
+
+
+async def handle_core_error(_request: Request, exc: Exception) -> JSONResponse:
+    error = describe_error(exc)
+    log_failure(exc, error)
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
+
+
+async def handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+async def handle_validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, with a readable `detail` line and the field errors kept under `errors`."""
+    problems = [sessions.readable_error(err) for err in exc.errors()]
+    errors_json = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                   for e in exc.errors()]
+    return JSONResponse({"detail": "; ".join(problems) or "invalid request", "errors": errors_json}, status_code=422)
+
+
+async def handle_method_not_allowed(request: Request, exc: HTTPException) -> JSONResponse:
+    """405 whose Allow header lists the methods of every route on the path (Starlette names only the first)."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE and getattr(route, "methods", None):
+            allowed |= route.methods
+    return JSONResponse({"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(sorted(allowed))})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    for exc_class in CORE_ERRORS:
+        app.add_exception_handler(exc_class, handle_core_error)
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    app.add_exception_handler(405, handle_method_not_allowed)
+    app.add_exception_handler(Exception, handle_unexpected)

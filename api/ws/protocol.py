@@ -1,0 +1,173 @@
+"""WS /api/v1/chat/ws/{session_id}: the interview over a WebSocket (docs/API.md, "WebSocket protocol").
+
+On connect: check Origin and the token, then a `state` frame. Client frames: `message` (one streamed turn),
+`end`, `ping`. A turn runs in the background, so pings and `busy` answers keep flowing while it streams; its
+tokens go to the sender and its stored reply to every connection of the session (see api.ws.hub).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+
+from fastapi import WebSocket
+from starlette.concurrency import run_in_threadpool
+
+from api.concurrency import in_background, iterate_in_thread, run_blocking
+from api.errors import describe_error, log_failure
+from api.middleware import MAX_BODY_BYTES
+from api.ws.frames import bad_request_frame, message_frame, state_frame, token_frame
+from api.ws.hub import BUSY_MESSAGE, Connection, hub
+from core import sessions
+from core.auth import AuthError, AuthUser, decode_access_token
+from core.config import get_settings
+from core.db import get_engine, session_scope
+from core.interviewer import turns
+from core.models import SessionSummary
+
+WS_POLICY_VIOLATION = 1008
+WS_SESSION_NOT_FOUND = 4404
+
+
+def ws_token(websocket: WebSocket) -> str | None:
+    """`?token=`, an `Authorization: Bearer` header, or `Sec-WebSocket-Protocol: bearer, <jwt>`."""
+    if token := websocket.query_params.get("token"):
+        return token
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    protocols = [p.strip() for p in websocket.scope.get("subprotocols") or []]
+    if "bearer" in protocols and protocols.index("bearer") + 1 < len(protocols):
+        return protocols[protocols.index("bearer") + 1]
+    return None
+
+
+def _authorise(token: str | None, session_id: str) -> tuple[AuthUser, SessionSummary, int]:
+    """The user, the session's summary and its newest reply id; AuthError or SessionNotFound otherwise."""
+    if not token:
+        raise AuthError("missing token")
+    user = decode_access_token(token)
+    with session_scope(get_engine()) as db:
+        summary = sessions.get_summary(db=db, owner=user.username, session_id=session_id)
+        latest = sessions.latest_reply_id(db=db, owner=user.username, session_id=session_id)
+        return user, summary, latest
+
+
+async def chat_websocket(websocket: WebSocket, session_id: str) -> None:
+    """WS /api/v1/chat/ws/{session_id}: state on connect, streamed turns, ping, end (see docs/API.md)."""
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol="bearer" if "bearer" in offered else None)
+    origin = websocket.headers.get("origin")
+    if origin and origin not in get_settings().ALLOWED_ORIGINS:
+        await websocket.close(WS_POLICY_VIOLATION, "origin not allowed")
+        return
+    try:
+        user, summary, latest = await run_in_threadpool(_authorise, ws_token(websocket), session_id)
+    except AuthError:
+        await websocket.close(WS_POLICY_VIOLATION, "authentication required")
+        return
+    except sessions.SessionNotFound:
+        await websocket.close(WS_SESSION_NOT_FOUND, "session not found")
+        return
+    conn = Connection(websocket, user.username, session_id, last_message_id=latest)
+    hub.add(conn)
+    try:
+        await conn.send(state_frame(summary))
+        await _serve_frames(conn)
+    finally:
+        hub.remove(conn)
+        conn.open = False
+
+
+async def _serve_frames(conn: Connection) -> None:
+    while conn.open:
+        try:
+            message = await conn.websocket.receive()
+        except Exception:  # noqa: BLE001 - closed underneath us (e.g. session deleted)
+            return
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text")
+        if raw is None:
+            raw = (message.get("bytes") or b"").decode("utf-8", "replace")
+        await _handle_frame(conn, raw)
+
+
+async def _handle_frame(conn: Connection, raw: str) -> None:
+    if len(raw) > MAX_BODY_BYTES:  # the same cap as HTTP bodies; a message is at most 4000 characters anyway
+        await conn.send(bad_request_frame(f"frame too large (max {MAX_BODY_BYTES} bytes)"))
+        return
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        await conn.send(bad_request_frame("frames must be JSON objects"))
+        return
+    kind = frame.get("type") if isinstance(frame, dict) else None
+    if kind == "ping":
+        await conn.send({"type": "pong"})
+    elif kind == "message":
+        await _start_turn(conn, frame)
+    elif kind == "end":
+        await _start_end(conn)
+    else:
+        await conn.send(bad_request_frame("unknown frame type; use message, end or ping"))
+
+
+async def _start_turn(conn: Connection, frame: dict) -> None:
+    """Check a `message` frame, then run its turn in the background so pings and `busy` keep flowing."""
+    try:
+        message = sessions.validate_message(frame.get("content"), frame.get("client_message_id"))
+    except sessions.InvalidInput as exc:
+        cmid = frame.get("client_message_id")
+        await conn.send(describe_error(exc).frame(cmid if isinstance(cmid, str) else None))
+        return
+    slot = hub.begin_turn(conn.owner, conn.session_id)
+    if slot is None:
+        await conn.send(describe_error(turns.TurnBusy(BUSY_MESSAGE)).frame(message.client_message_id))
+        return
+    in_background(_stream_turn(conn, slot, message.content, message.client_message_id))
+
+
+async def _stream_turn(conn: Connection, slot: object, content: str, cmid: str | None) -> None:
+    """Stream one turn to `conn` and its final message to every connection of the session (the per-user turn
+    limit is checked by run_turn). The slot is released before the last frame goes out, so a client may send its
+    next message at once."""
+    events = partial(turns.run_turn, owner=conn.owner, session_id=conn.session_id, content=content,
+                     client_message_id=cmid, engine=get_engine())
+    try:
+        async for event in iterate_in_thread(events):
+            if isinstance(event, turns.TurnResult):
+                hub.end_turn(conn.owner, conn.session_id, slot)
+                await hub.broadcast(conn.session_id, message_frame(event, cmid))
+            else:
+                await conn.send(token_frame(event.text))
+    except Exception as exc:  # noqa: BLE001
+        hub.end_turn(conn.owner, conn.session_id, slot)
+        await _send_error(conn, exc, cmid)
+    finally:
+        hub.end_turn(conn.owner, conn.session_id, slot)
+
+
+async def _start_end(conn: Connection) -> None:
+    slot = hub.begin_turn(conn.owner, conn.session_id)
+    if slot is None:
+        await conn.send(describe_error(turns.TurnBusy(BUSY_MESSAGE)).frame())
+        return
+    in_background(_end_interview(conn, slot))
+
+
+async def _end_interview(conn: Connection, slot: object) -> None:
+    try:
+        result = await run_blocking(turns.end_interview, owner=conn.owner, session_id=conn.session_id)
+    except Exception as exc:  # noqa: BLE001
+        hub.end_turn(conn.owner, conn.session_id, slot)
+        await _send_error(conn, exc)
+        return
+    hub.end_turn(conn.owner, conn.session_id, slot)
+    await hub.broadcast(conn.session_id, message_frame(result))
+
+
+async def _send_error(conn: Connection, exc: Exception, cmid: str | None = None) -> None:
+    error = describe_error(exc)
+    log_failure(exc, error)
+    await conn.send(error.frame(cmid))
