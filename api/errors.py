@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.routing import Match
 
-from core import sessions
+from core import drills, sessions
 from core.interviewer import turns
 from core.ratelimit import RateLimited
 
@@ -82,7 +82,8 @@ MODEL_FAILURES = {
 
 # The core errors a route may let through; each is answered by describe_error.
 CORE_ERRORS = (RateLimited, ReportMissing, turns.TurnBusy, turns.TurnFailed, turns.InterviewCompleted,
-               turns.ReportNotReady, sessions.InvalidInput, sessions.SessionNotFound)
+               turns.ReportNotReady, sessions.InvalidInput, sessions.SessionNotFound, drills.QuestionNotFound,
+               drills.DrillNotFound)
 
 
 def describe_error(exc: BaseException) -> ApiError:
@@ -101,7 +102,7 @@ def describe_error(exc: BaseException) -> ApiError:
         return ApiError(409, "session_limit", str(exc), False)
     if isinstance(exc, sessions.InvalidInput):
         return ApiError(422, "invalid_input", str(exc), False)
-    if isinstance(exc, sessions.SessionNotFound):
+    if isinstance(exc, sessions.SessionNotFound | drills.QuestionNotFound | drills.DrillNotFound):
         return ApiError(404, "not_found", str(exc), False)
     if isinstance(exc, turns.ReportNotReady):
         text = _text(exc, "面试尚未结束，暂无报告 / the interview is not complete")

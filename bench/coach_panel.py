@@ -11,6 +11,8 @@ panel's dev half and its held-out half (never looked at while the evaluator was 
 - gap: mean score of good answers minus keyword-stuffed ones (target >= 2.0 points of 5)
 - challenged: wrong answers the interviewer challenges (target >= 0.7)
 - picked up: follow-ups (and challenges) whose wording picks up a term the candidate used (target >= 0.7)
+- false covered (no target, shown for honesty): key points a good answer leaves out, or a vague answer, that the
+  evaluator calls covered
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Tally:
     labelled: int = 0
     recalled: int = 0
     false_missed: int = 0
+    unlabelled: int = 0  # key points a good or vague answer does not cover, by the labels
+    over_credited: int = 0  # ... that the evaluator calls covered
     good: list[float] = field(default_factory=list)
     stuffed: list[float] = field(default_factory=list)
     wrong: int = 0
@@ -71,6 +75,7 @@ class Tally:
             "gap": mean(self.good) - mean(self.stuffed),
             "challenged": self.challenged / self.wrong if self.wrong else 0.0,
             "picked_up": self.picked / self.follow_ups if self.follow_ups else 0.0,
+            "false_covered": self.over_credited / self.unlabelled if self.unlabelled else 0.0,
         }
 
 
@@ -148,6 +153,11 @@ def run(panel: list[dict], show: bool) -> dict[str, Tally]:
                         tally.recalled += statuses[point] == "covered"
                         tally.false_missed += statuses[point] == "missed"
                     tally.good.append(evaluation.score)
+                if kind in ("good", "vague"):
+                    labels = set(entry["good"]["covered"]) if kind == "good" else set()
+                    others = [p for p in statuses if p not in labels]
+                    tally.unlabelled += len(others)
+                    tally.over_credited += sum(statuses[p] == "covered" for p in others)
                 if kind == "stuffed":
                     tally.stuffed.append(evaluation.score)
                 if kind == "wrong":
@@ -185,12 +195,13 @@ def main() -> int:
     panel = yaml.safe_load(args.panel.read_text(encoding="utf-8"))
     tallies = run(panel, args.show)
     print(f"\ncoach panel: {len(panel)} questions x 4 answers ({sum(1 for e in panel if e.get('held_out'))} held out)")
-    print(f"{'':14}{'recall':>8}{'false missed':>14}{'gap':>7}{'challenged':>12}{'picked up':>11}")
+    print(f"{'':14}{'recall':>8}{'false missed':>14}{'gap':>7}{'challenged':>12}{'picked up':>11}"
+          f"{'false covered':>15}")
     for name, tally in tallies.items():
         f = tally.figures()
         print(f"{name:14}{f['recall']:8.2f}{f['false_missed']:13.1%}{f['gap']:7.2f}{f['challenged']:12.2f}"
-              f"{f['picked_up']:11.2f}")
-    print(f"{'target':14}{'>=0.85':>8}{'<=5%':>14}{'>=2.0':>7}{'>=0.7':>12}{'>=0.7':>11}")
+              f"{f['picked_up']:11.2f}{f['false_covered']:14.1%}")
+    print(f"{'target':14}{'>=0.85':>8}{'<=5%':>14}{'>=2.0':>7}{'>=0.7':>12}{'>=0.7':>11}{'-':>15}")
     figures = tallies["all"].figures()
     met = (figures["recall"] >= TARGETS["recall"] and figures["false_missed"] <= TARGETS["false_missed"]
            and figures["gap"] >= TARGETS["gap"] and figures["challenged"] >= TARGETS["challenged"]

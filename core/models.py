@@ -414,3 +414,78 @@ class TurnPublic(SQLModel):
     interview_stage: str
     is_complete: bool
     replayed: bool
+
+
+# --- the question drill ------------------------------------------------------------------------------------------
+
+# A drill question as the list shows it (no key points: those are the answer).
+class DrillQuestionPublic(SQLModel):
+    id: str
+    field: str = Field(description="the bank's field key: frontend, backend, data, product, ai, qa, devops, general")
+    language: str
+    stage: str
+    level: str
+    question: str
+
+
+class DrillQuestionsPublic(SQLModel):
+    questions: list[DrillQuestionPublic]
+
+
+# A drill answer as every client sends it.
+class DrillAnswer(SQLModel):
+    answer: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS,
+                        description=f"1–{MAX_MESSAGE_CHARS} characters after trimming")
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _answer(cls, value: Any) -> str:
+        return MessageCreate._content(value)
+
+
+# A key point the drill answer covered, and the candidate's own words that show it (a verbatim substring).
+class DrillCovered(SQLModel):
+    point: str
+    evidence: str
+
+
+# What the evaluator made of one drill answer, and the follow-up an interviewer would ask next.
+class DrillResultPublic(SQLModel):
+    question_id: str
+    score: float = Field(ge=0, le=5)
+    covered: list[DrillCovered]
+    missed: list[str] = Field(description="key points the answer did not touch")
+    unclear: list[str] = Field(default_factory=list, description="named but not explained: not clearly covered")
+    flags: list[str]
+    feedback: str
+    better_answer: str = ""
+    follow_up: str | None = None
+    attempt_id: int | None = None
+    created_at: datetime | None = None
+
+
+# One answer in the candidate's drill history.
+class DrillAttemptPublic(SQLModel):
+    id: int
+    question_id: str
+    question: str
+    field: str
+    language: str
+    stage: str
+    level: str
+    answer: str
+    score: float
+    covered: list[DrillCovered] = Field(default_factory=list)
+    unclear: list[str] = Field(default_factory=list)
+    missed: list[str] = Field(default_factory=list)
+    feedback: str = ""
+    follow_up: str | None = None
+    created_at: datetime
+
+
+class DrillHistoryPublic(SQLModel):
+    attempts: list[DrillAttemptPublic]
+
+
+class DrillsDeleted(SQLModel):
+    deleted: int

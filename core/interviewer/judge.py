@@ -490,6 +490,7 @@ class QuestionSpec:
     misconceptions: tuple[_MisconceptionSpec, ...]
     question_pairs: frozenset[str]
     question_words: frozenset[str]
+    question_signature: frozenset[str] = frozenset()
 
 
 def concept_index(groups: Iterable[Sequence[str]]) -> dict[str, tuple[str, ...]]:
@@ -550,7 +551,7 @@ def compile_question(question: Mapping, concepts: Mapping[str, tuple[str, ...]] 
     )
     text = str(question.get("question", ""))
     spec = QuestionSpec(points, misconceptions, frozenset(tx.cjk_pairs(text)),
-                        frozenset(t.key for t in tx.tokens(text) if not t.cjk))
+                        frozenset(t.key for t in tx.tokens(text) if not t.cjk), frozenset(question_words))
     if key is not None:
         if len(_COMPILED) > 4096:
             _COMPILED.clear()
@@ -825,12 +826,15 @@ def evaluate_answer(
 def _match_signatures(sentence: _Sentence, spec: QuestionSpec) -> None:
     """Points the sentence names in its own words (most of a point's signature) or is related to (some of it)."""
     words = signature_words(sentence.words)
+    # Words of a point the sentence names by its terms belong to that point: 一致性's signature mentions 原子性, but
+    # a sentence about 原子性 is not about 一致性.
+    claimed = {w for i in sentence.by_term for w in spec.points[i].signature}
     for i, point in enumerate(spec.points):
         if i in sentence.hits or not point.mass:
             continue
-        shared = words & point.signature.keys()
-        if len(shared) < SIGNATURE_MIN_WORDS:
-            continue
+        shared = (words & point.signature.keys()) - claimed
+        if len(shared - spec.question_signature) < SIGNATURE_MIN_WORDS:
+            continue  # echoing the question's own words is not saying anything about the point
         share = sum(point.signature[w] for w in shared) / point.mass
         if share >= SIGNATURE_STRONG:
             sentence.hits[i] = sentence.span

@@ -31,7 +31,7 @@ FUZZY_SHARE = 0.75
 # A sentence ends at these (an exclamation mark only when not part of "!=", a full stop only before space or end and
 # not after a common abbreviation).
 _SENTENCE_END = re.compile(
-    r"[。！？?；;\n]+|!(?!=)|(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!\bmr)(?<!\bdr)\.(?=\s|$)", re.IGNORECASE)
+    r"[。！？?；;\n]+|!(?![=\w])|(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!\bmr)(?<!\bdr)\.(?=\s|$)", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[，,、：:（）()「」“”\"]|——|\s-\s")
 _IRREGULAR = {"hypotheses": "hypothesis", "analyses": "analysis", "indices": "index", "indexes": "index",
               "criteria": "criterion", "phenomena": "phenomenon", "children": "child", "people": "person",
