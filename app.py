@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from core import sessions
 from core.config import get_settings
 from core.db import session_scope
 from core.i18n import t
-from pages import _common as c
-from pages._login import build_authenticator, handle_logout, render_login_page, signed_in_user, sync_login_cookie
-from pages._sidebar import delete_dialog_if_requested, render_sidebar
-
-HERE = Path(__file__).resolve().parent
-# URL paths differ from the pages/ file names on purpose: Streamlit still routes by those names (its legacy pages/
-# directory mode) until the first run of this script, and under AppTest on every run.
+from ui import common as c
+from ui.login import build_authenticator, handle_logout, render_login_page, signed_in_user, sync_login_cookie
+from ui.sidebar import delete_dialog_if_requested, render_sidebar
 
 settings = get_settings()
 lang = c.init_language()
@@ -35,20 +29,17 @@ if user is None:
     def login_page() -> None:
         render_login_page(authenticator, settings)
 
-    st.navigation([st.Page(login_page, title=c.tr("login.page_title"), icon=":material/login:", url_path="signin",
+    st.navigation([st.Page(login_page, title=c.tr("login.page_title"), icon=":material/login:", url_path="login",
                            default=True)], position="hidden").run()
     st.stop()
 
 pages = {
-    "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", url_path="interview",
-                    default=True),
-    "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:", url_path="new-interview"),
-    "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:",
-                      url_path="interview-report"),
+    "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", default=True),
+    "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:"),
+    "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:"),
 }
-if user.has_any_role(*c.ANALYTICS_ROLES) and (HERE / c.PAGE_ANALYTICS).is_file():
-    pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:",
-                                 url_path="insights")
+if user.has_any_role(*c.ANALYTICS_ROLES):
+    pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:")
 current_page = st.navigation(list(pages.values()))
 
 # Restore order (the seed's initializeApp): clicked card or ?session= if it is the user's, last open, newest.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,8 @@ from tests.browser.server import CHROMIUM, ROOT, launch_chromium, streamlit_serv
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> Iterator[str]:
-    """A real Streamlit server on its own SQLite file and accounts file, offline interviewer, demo mode."""
-    data = tmp_path_factory.mktemp("browser-app")
+@contextmanager
+def server_keeping_its_log(data: Path) -> Iterator[str]:
     try:
         with streamlit_server(data) as url:
             yield url
@@ -24,6 +23,20 @@ def app_url(tmp_path_factory) -> Iterator[str]:
         log = data / "streamlit.log"
         if log.exists():
             (ARTIFACTS / "streamlit-server.log").write_bytes(log.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory) -> Iterator[str]:
+    """A real Streamlit server on its own SQLite file and accounts file, offline interviewer, demo mode."""
+    with server_keeping_its_log(tmp_path_factory.mktemp("browser-app")) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app_url(tmp_path) -> Iterator[str]:
+    """A server that has not run the app yet: the next page load is its first run."""
+    with server_keeping_its_log(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

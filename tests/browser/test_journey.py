@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from core.auth import COOKIE_NAME
+from tests.browser.helpers import expect, log_in, settle
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +29,6 @@ WATCH_STREAM = """() => {
 }"""
 
 
-def expect():
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect
-
-
 def session_param(page) -> str | None:
     return (parse_qs(urlparse(page.url).query).get("session") or [None])[0]
 
@@ -49,32 +43,6 @@ def wait_for_session_param(page, different_from: str | None = None) -> str:
 
 def chat_messages(page):
     return page.get_by_test_id("stChatMessageContent")
-
-
-def settle(page) -> None:
-    """Let the first runs finish (the cookie manager's component reruns the script once it has loaded): a form
-    submitted within those few hundred milliseconds can be dropped, which no person typing is fast enough for."""
-    page.wait_for_function("() => document.querySelectorAll('.st-key-zm_login_username input').length === 1")
-    page.wait_for_timeout(1000)
-
-
-def log_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url)
-    settle(page)
-    page.locator(".st-key-zm_login_username input").fill(username)
-    page.locator(".st-key-zm_login_password input").fill(password)
-    page.locator(".st-key-zm_login_password input").press("Enter")
-    expect()(page.locator(".st-key-zm_logout")).to_be_visible()
-    wait_for_login_cookie(page)
-
-
-def wait_for_login_cookie(page) -> None:
-    """The re-login cookie is written by a small browser component a moment after the login run."""
-    for _ in range(50):
-        if any(cookie["name"] == COOKIE_NAME for cookie in page.context.cookies()):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the login cookie was never set")
 
 
 def register(page, shot) -> None:

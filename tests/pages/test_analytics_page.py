@@ -1,4 +1,4 @@
-"""pages/analytics.py under AppTest: role gating, headline numbers, charts, table, exports and name privacy."""
+"""app_pages/analytics.py under AppTest: role gating, headline numbers, charts, table, exports and name privacy."""
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,7 +12,7 @@ from core.db import get_engine, session_scope
 from core.models import Report
 from tests.factories import add_exchange, make_session
 
-PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "analytics.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "app_pages" / "analytics.py")
 USER_KEY = "zm_user"
 
 

@@ -126,18 +126,18 @@ def test_weak_registration_password_is_explained(app_env):
 
 
 def test_candidate_has_no_analytics_page_but_staff_and_analysts_do(app_env):
-    assert "insights" not in nav_paths(login())
-    assert "insights" in nav_paths(login("staff", "staff123"))
-    assert "insights" in nav_paths(login("analyst", "analyst123"))
+    assert "analytics" not in nav_paths(login())
+    assert "analytics" in nav_paths(login("staff", "staff123"))
+    assert "analytics" in nav_paths(login("analyst", "analyst123"))
 
 
 def test_staff_opens_analytics_through_the_navigation(app_env):
     at = login("staff", "staff123")
-    at.switch_page("pages/analytics.py").run()
+    at.switch_page("app_pages/analytics.py").run()
     ok(at)
     assert not any("仅对" in e.value for e in at.error)  # not refused
     with pytest.raises(ValueError):  # a candidate's navigation has no such page at all
-        login().switch_page("pages/analytics.py")
+        login().switch_page("app_pages/analytics.py")
 
 
 def test_english_is_selectable_and_kept_in_the_url(app_env):
@@ -465,7 +465,7 @@ def test_report_page_shows_score_dimensions_feedback_and_downloads(app_env):
     report = turns.get_report(owner="candidate", session_id=sid)
     assert report is not None
     at = login()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("app_pages/report.py").run()
     ok(at)
 
     assert at.title[0].value == "面试报告"
@@ -486,7 +486,7 @@ def test_report_page_shows_score_dimensions_feedback_and_downloads(app_env):
 def test_report_page_for_an_unfinished_interview_links_back(app_env):
     start()
     at = login()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("app_pages/report.py").run()
     ok(at)
     assert "面试尚未结束" in at.info[0].value
     assert "返回面试" in at.get("page_link")[0].proto.label
@@ -500,7 +500,7 @@ def test_missing_report_can_be_generated(app_env):
         db.delete(db.get(Report, sid))
         db.commit()
     at = login()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("app_pages/report.py").run()
     ok(at)
     assert "报告尚未生成" in at.info[0].value
     at.button(key="zm_report_generate").click().run()

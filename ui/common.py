@@ -1,4 +1,4 @@
-"""Shared page helpers: engine, language, the signed-in user and the open session (a helper, not a page)."""
+"""Shared page helpers: engine, language, the signed-in user, the open session, links between pages."""
 
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ TURN_ERROR = "zm_turn_error"
 FLASH = "zm_flash"
 REJECTED_LINK = "zm_rejected_link"
 
-PAGE_CHAT = "pages/chat.py"
-PAGE_NEW = "pages/new_interview.py"
-PAGE_REPORT = "pages/report.py"
-PAGE_ANALYTICS = "pages/analytics.py"
+PAGE_CHAT = "app_pages/chat.py"
+PAGE_NEW = "app_pages/new_interview.py"
+PAGE_REPORT = "app_pages/report.py"
+PAGE_ANALYTICS = "app_pages/analytics.py"
 ANALYTICS_ROLES = ("staff", "analyst")
 
 
@@ -142,12 +142,8 @@ class PageContext:
 
 
 def page_context() -> PageContext:
-    """The signed-in user, language and open session; a page reached without the gate goes through app.py."""
-    user = st.session_state.get(USER)
-    if user is None:
-        # Only possible when Streamlit's legacy pages/ routing ran this file directly (before app.py's first run).
-        st.switch_page("app.py")
-    return PageContext(user=user, lang=lang(), session_id=open_session_id())
+    """The signed-in user (app.py runs a page only after its login gate), language and open session."""
+    return PageContext(user=current_user(), lang=lang(), session_id=open_session_id())
 
 
 def load_open_session(ctx: PageContext, also: Callable[[], T]) -> tuple[SessionHistory, T]:

@@ -11,7 +11,7 @@ from streamlit_authenticator.utilities import Hasher, LoginError, RegisterError,
 
 from core import auth
 from core.config import Settings
-from pages._common import LANG, USER, language_selector, tr
+from ui.common import LANG, USER, language_selector, tr
 
 LOGIN_PENDING = "zm_login_pending"
 LOGIN_ERROR = "zm_login_error"

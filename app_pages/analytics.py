@@ -11,8 +11,8 @@ from core import stats
 from core.config import get_settings
 from core.i18n import t
 from core.models import LEVELS, utcnow
-from pages._common import ANALYTICS_ROLES, USER, engine
-from pages._common import lang as current_lang
+from ui.common import ANALYTICS_ROLES, USER, engine
+from ui.common import lang as current_lang
 
 FRAME_TTL_SECONDS = 60
 
