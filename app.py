@@ -9,7 +9,7 @@ from core.config import get_settings
 from core.db import session_scope
 from core.i18n import t
 from ui import common as c
-from ui.login import build_authenticator, handle_logout, render_login_page, signed_in_user, sync_login_cookie
+from ui.login import login_cookie_script, render_login_page, signed_in_user
 from ui.sidebar import delete_dialog_if_requested, render_sidebar
 
 settings = get_settings()
@@ -18,16 +18,14 @@ st.set_page_config(page_title=t("app.title", lang), page_icon="✨", layout="cen
                    initial_sidebar_state="expanded")
 st.html(c.APP_CSS)
 
-# The cookie components render in this slot, so their coming and going never shifts (and remounts) the page.
-with st.container():
-    authenticator, auth_config = build_authenticator(settings)
-    handle_logout(authenticator)
-    user = signed_in_user(authenticator, auth_config)
-    sync_login_cookie(authenticator)
+user = signed_in_user(settings)
+# The cookie script's hidden slot always exists, so the script's coming and going never moves (remounts) the page.
+with st.container(key="zhimian_cookie"):
+    login_cookie_script()
 
 if user is None:
     def login_page() -> None:
-        render_login_page(authenticator, settings)
+        render_login_page(settings)
 
     st.navigation([st.Page(login_page, title=c.tr("login.page_title"), icon=":material/login:", url_path="login",
                            default=True)], position="hidden").run()
@@ -53,7 +51,7 @@ with session_scope(c.engine()) as db:
         sessions.open_session(db=db, owner=user.username, session_id=choice.session_id)
     summaries = sessions.list_session_summaries(db=db, owner=user.username)
 
-# The notice outlives the cookie manager's follow-up rerun: it stays until another session is opened.
+# The notice outlives the next runs (the URL names the session opened instead): it stays until another is opened.
 if choice.url_rejected:
     st.session_state[c.REJECTED_LINK] = choice.session_id
 elif st.session_state.get(c.REJECTED_LINK, choice.session_id) != choice.session_id or switch_to:

@@ -61,21 +61,16 @@ class Sample:
 
 
 def prepare_accounts(data: Path, count: int) -> list[str]:
-    """bench0..benchN in the accounts file the server will read (demo accounts too)."""
+    """bench0..benchN registered in the accounts file the server will read (demo accounts too)."""
     import os
 
     os.environ.update(app_env(data))
     from core import auth
-    from core.config import get_settings
 
-    config = auth.ensure_auth_config(get_settings())
-    hashed = auth.hash_password(PASSWORD)
-    users = dict(config["credentials"]["usernames"])
     names = [f"bench{i}" for i in range(count)]
     for name in names:
-        users[name] = {"email": f"{name}@example.com", "first_name": "小明", "last_name": "李", "password": hashed,
-                       "roles": ["candidate"]}
-    auth.save_credentials({"usernames": users})
+        auth.register_account(first_name="小明", last_name="李", email=f"{name}@example.com", username=name,
+                              password=PASSWORD, repeat_password=PASSWORD)
     return names
 
 

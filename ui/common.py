@@ -37,10 +37,10 @@ PAGE_ANALYTICS = "app_pages/analytics.py"
 ANALYTICS_ROLES = ("staff", "analyst")
 
 
-# The cookie manager's invisible components (keys init/set/delete) would otherwise leave an empty grey bar.
+# The login cookie's script slot takes no space.
 APP_CSS = """
 <style>
-.st-key-init, .st-key-set, .st-key-delete { position: absolute; height: 0; min-height: 0; overflow: hidden; margin: 0; }
+.st-key-zhimian_cookie { display: none; }
 .st-key-zm_card_active { background: rgba(79, 70, 229, 0.08); border-color: #4f46e5 !important; }
 [class*="st-key-zm_open_"] button, [class*="st-key-zm_open_"] button > div { justify-content: flex-start; }
 [class*="st-key-zm_open_"] button p { text-align: left; }

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.server import CHROMIUM, ROOT, launch_chromium, streamlit_server
+from core.config import load_settings
+from tests.browser.server import CHROMIUM, ROOT, app_env, launch_chromium, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -26,10 +27,22 @@ def server_keeping_its_log(data: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> Iterator[str]:
+def app_data(tmp_path_factory) -> Path:
+    """The folder holding the module's server's SQLite file and accounts file."""
+    return tmp_path_factory.mktemp("browser-app")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_data) -> Iterator[str]:
     """A real Streamlit server on its own SQLite file and accounts file, offline interviewer, demo mode."""
-    with server_keeping_its_log(tmp_path_factory.mktemp("browser-app")) as url:
+    with server_keeping_its_log(app_data) as url:
         yield url
+
+
+@pytest.fixture
+def app_settings(app_data):
+    """The settings that server runs with (its SECRET_KEY, its accounts file)."""
+    return load_settings(app_env(app_data))
 
 
 @pytest.fixture

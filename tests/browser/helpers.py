@@ -1,4 +1,4 @@
-"""Browser helpers: Playwright's expect, waiting for the first runs, signing in through the form."""
+"""Browser helpers: Playwright's expect, waiting for a run to finish, signing in through the form."""
 
 from __future__ import annotations
 
@@ -14,26 +14,41 @@ def expect():
 
 
 def settle(page) -> None:
-    """Let the first runs finish (the cookie manager's component reruns the script once it has loaded): a form
-    submitted within those few hundred milliseconds can be dropped, which no person typing is fast enough for."""
-    page.wait_for_function("() => document.querySelectorAll('.st-key-zm_login_username input').length === 1")
-    page.wait_for_timeout(1000)
+    """Wait until the current run has drawn everything (no element is left over from the previous screen)."""
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')")
 
 
-def log_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url)
+# The login form has arrived down to its submit button (before that, Enter in a field submits nothing).
+LOGIN_FORM_READY = """() => {
+  const inputs = document.querySelectorAll('.st-key-zm_login_username input');
+  const form = inputs.length === 1 && inputs[0].closest('[data-testid="stForm"]');
+  return Boolean(form && form.querySelector('[data-testid="stFormSubmitButton"] button'));
+}"""
+
+
+def wait_for_login_form(page) -> None:
+    page.wait_for_function(LOGIN_FORM_READY)
     settle(page)
+
+
+def log_in(page, url: str, username: str, password: str) -> str:
+    """Sign in through the form; returns the re-login cookie the browser now holds."""
+    page.goto(url)
+    wait_for_login_form(page)
     page.locator(".st-key-zm_login_username input").fill(username)
     page.locator(".st-key-zm_login_password input").fill(password)
     page.locator(".st-key-zm_login_password input").press("Enter")
     expect()(page.locator(".st-key-zm_logout")).to_be_visible()
-    wait_for_login_cookie(page)
+    cookie = wait_for_login_cookie(page)
+    settle(page)
+    return cookie
 
 
-def wait_for_login_cookie(page) -> None:
-    """The re-login cookie is written by a small browser component a moment after the login run."""
+def wait_for_login_cookie(page) -> str:
+    """The re-login cookie, written by a script in the page during the login run."""
     for _ in range(50):
-        if any(cookie["name"] == COOKIE_NAME for cookie in page.context.cookies()):
-            return
+        for cookie in page.context.cookies():
+            if cookie["name"] == COOKIE_NAME:
+                return cookie["value"]
         page.wait_for_timeout(100)
     raise AssertionError("the login cookie was never set")
