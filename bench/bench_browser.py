@@ -28,6 +28,7 @@ from tests.browser.server import app_env, launch_chromium, streamlit_server
 
 PASSWORD = "Bench#2024-pass"
 TARGETS_S = {"login": 1.0, "start (empty chat)": 1.0, "start (new page)": 1.0, "turn": 0.5}
+SHOWN_S = {"first load": None} | TARGETS_S  # the first load has no target: shown for its script runs
 MILESTONES = ("in:new_session", "in:script_finished", "in:page_info_changed")
 ANSWER = "我叫李小明，有三年 React 前端开发经验，负责过电商后台和数据看板。"
 # Records every WebSocket frame with its time (performance.now(), ms) and payload, before the app's code runs.
@@ -86,10 +87,15 @@ def frame_kind(direction: str, payload: str) -> str:
         return f"{direction}:?"
 
 
-def timed(page, action, ready: str, quiet_s: float, timeout_s: float = 30.0) -> Sample:
+def timed(page, action, ready: str, quiet_s: float) -> Sample:
     """Do `action`, wait until the JS condition `ready` holds and no frame arrived for `quiet_s`; time it."""
     start = page.evaluate("window.__frames.length")
     action()
+    return wait_settled(page, start, ready, quiet_s)
+
+
+def wait_settled(page, start: int, ready: str, quiet_s: float, timeout_s: float = 30.0) -> Sample:
+    """The time from the first frame sent after `start` to the last one received before quiet."""
     deadline = time.monotonic() + timeout_s
     while True:
         now, frames, is_ready = page.evaluate(
@@ -117,8 +123,9 @@ def one_run(browser, url: str, username: str, quiet_s: float) -> dict[str, list[
     page.set_default_timeout(30_000)
     samples: dict[str, list[Sample]] = {}
     try:
-        page.goto(url)
-        timed(page, lambda: None, "document.querySelector('.st-key-zm_login_username input')", quiet_s)
+        page.goto(url)  # frames are recorded per document, so this load's start at 0
+        samples["first load"] = [wait_settled(page, 0, "document.querySelector('.st-key-zm_login_username input')",
+                                              quiet_s)]
         page.locator(".st-key-zm_login_username input").fill(username)
         page.locator(".st-key-zm_login_password input").fill(PASSWORD)
         samples["login"] = [timed(page, lambda: page.locator(".st-key-zm_login_password input").press("Enter"),
@@ -160,7 +167,7 @@ def main() -> int:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    results: dict[str, list[Sample]] = {name: [] for name in TARGETS_S}
+    results: dict[str, list[Sample]] = {name: [] for name in SHOWN_S}
     with tempfile.TemporaryDirectory(prefix="zhimian-bench-browser-") as tmp:
         data = Path(tmp)
         users = prepare_accounts(data, args.runs + 1)
@@ -178,12 +185,12 @@ def main() -> int:
                             print(f"  run {run} {name:20} {s.seconds:6.3f} s  {s.runs} script runs: {steps}")
             browser.close()
     print(f"median of {args.runs} runs (settled = {args.quiet:.1f} s without a frame):")
-    for name, target in TARGETS_S.items():
+    for name, target in SHOWN_S.items():
         samples = results[name]
         median = statistics.median(s.seconds for s in samples)
         runs = statistics.median(s.runs for s in samples)
-        verdict = "met" if median <= target else "MISSED"
-        print(f"  {name:20} {median:6.3f} s   target <= {target:.1f} s: {verdict:6}  "
+        verdict = "" if target is None else f"target <= {target:.1f} s: {'met' if median <= target else 'MISSED'}"
+        print(f"  {name:20} {median:6.3f} s   {verdict:25}  "
               f"(script runs {runs:g}, samples {len(samples)}, min {min(s.seconds for s in samples):.3f} s, "
               f"max {max(s.seconds for s in samples):.3f} s)")
     return 0
