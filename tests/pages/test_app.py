@@ -195,7 +195,7 @@ def test_sidebar_cards_show_status_counts_icons_and_groups(app_env):
         started.last_activity = now - timedelta(minutes=3)
         busy = make_session(db, owner="candidate", target_position="Java后端工程师", field="后端开发")
         add_exchange(db, busy, 4)
-        busy.last_activity = now - timedelta(days=1, hours=1)
+        busy.last_activity = now - timedelta(days=1)  # yesterday by the calendar at any time of day
         done = make_session(db, owner="candidate", target_position="React前端开发工程师")
         add_exchange(db, done, 5)
         done.is_complete, done.interview_stage = True, "completed"
