@@ -29,6 +29,7 @@ if user is None:
 
     st.navigation([st.Page(login_page, title=c.tr("login.page_title"), icon=":material/login:", url_path="login",
                            default=True)], position="hidden").run()
+    c.load_question_banks_in_background()  # after the page is drawn: the user now types for a while
     st.stop()
 
 pages = {
@@ -72,4 +73,5 @@ delete_dialog_if_requested()
 c.show_flash()
 if c.REJECTED_LINK in st.session_state:
     st.warning(c.tr("app.session_rejected"), icon=":material/link_off:")
+c.load_question_banks_in_background()  # signed in by the cookie after a restart: the login page never ran
 current_page.run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -14,6 +15,7 @@ from core import sessions
 from core.auth import AuthUser
 from core.config import Settings, get_settings
 from core.i18n import LANGUAGES, t
+from core.interviewer.bank import load_banks
 from core.sessions import SessionHistory
 
 T = TypeVar("T")
@@ -57,6 +59,14 @@ def _engine_for(url: str) -> Engine:
 def engine() -> Engine:
     """The shared, migrated engine for the configured database (one per URL per process)."""
     return _engine_for(get_settings().DATABASE_URL)
+
+
+@st.cache_resource(show_spinner=False)
+def load_question_banks_in_background() -> threading.Thread:
+    """Read the question banks once per process while the user signs in, not when their first interview starts."""
+    thread = threading.Thread(target=load_banks, name="zhimian-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def settings() -> Settings:
