@@ -20,7 +20,7 @@ from core.sessions import SessionHistory
 
 T = TypeVar("T")
 
-# Session-state keys, all prefixed so they never clash with streamlit-authenticator's own keys.
+# Session-state keys, all zm_*: signing out clears every one of them but the language.
 LANG = "zm_lang"
 USER = "zm_user"
 OPEN_SESSION = "zm_session_id"

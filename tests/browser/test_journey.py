@@ -1,4 +1,4 @@
-"""A real browser against `streamlit run app.py`: a new user's whole journey, and a second user's refused link."""
+"""A real browser against `streamlit run app.py`: a new user's journey, a refused link, a removed account."""
 
 from __future__ import annotations
 
