@@ -80,7 +80,8 @@ def hash_password(password: str) -> str:
 
 
 @lru_cache(maxsize=16)
-def _demo_hash(password: str) -> str:
+def _cached_hash(password: str) -> str:
+    """A hash computed once per process: demo passwords, and the stand-in checked for unknown users."""
     return hash_password(password)
 
 
@@ -88,7 +89,7 @@ def _demo_config() -> dict:
     users = {
         a.username: {
             "email": f"{a.username}@demo.zhimian.local", "first_name": a.first_name, "last_name": a.last_name,
-            "password": _demo_hash(a.password), "roles": [a.role], "failed_login_attempts": 0, "logged_in": False,
+            "password": _cached_hash(a.password), "roles": [a.role], "failed_login_attempts": 0, "logged_in": False,
         }
         for a in DEMO_ACCOUNTS
     }
@@ -230,12 +231,10 @@ def authenticate(username: str, password: str, *, client: str = "", settings: Se
         raise TooManyAttempts("登录失败次数过多，请 15 分钟后再试 / too many failed logins, try again later")
     config = ensure_auth_config(settings)
     stored = config["credentials"]["usernames"].get(username, {}).get("password")
-    ok = False
-    if stored:
-        try:
-            ok = bcrypt.checkpw(password.encode(), str(stored).encode())
-        except ValueError:
-            ok = False
+    try:  # an unknown user costs a hash check too, so the answer's timing does not tell who has an account
+        ok = bcrypt.checkpw(password.encode(), str(stored or _cached_hash("no such account")).encode()) and bool(stored)
+    except ValueError:
+        ok = False
     if not ok:
         record_login_failure(username, client)
         raise AuthError("用户名或密码错误 / incorrect username or password")

@@ -65,6 +65,18 @@ def test_password_and_token_round_trip(app_env):
         auth.decode_access_token(expired)
 
 
+def test_an_unknown_user_costs_a_password_check_too(app_env, monkeypatch):
+    auth.reset_login_failures()
+    auth.ensure_auth_config()
+    checks = []
+    real_check = auth.bcrypt.checkpw
+    monkeypatch.setattr(auth.bcrypt, "checkpw", lambda pw, hashed: checks.append(hashed) or real_check(pw, hashed))
+    for username in ("candidate", "nobody"):
+        with pytest.raises(auth.AuthError, match="incorrect username or password"):
+            auth.authenticate(username, "wrong-password")
+    assert len(checks) == 2 and checks[0] != checks[1]
+
+
 def test_failed_logins_are_capped(app_env):
     auth.reset_login_failures()
     for _ in range(5):
