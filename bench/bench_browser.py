@@ -105,7 +105,9 @@ def wait_settled(page, start: int, ready: str, quiet_s: float, timeout_s: float 
         if is_ready and incoming and now - incoming[-1] >= quiet_s * 1000:
             break
         if time.monotonic() > deadline:
-            raise AssertionError(f"not settled after {timeout_s}s: ready={is_ready}, {len(frames)} frames")
+            kinds = [frame_kind(d, p) for d, _, p in page.evaluate(f"window.__frames.slice({start})")]
+            raise AssertionError(f"not settled after {timeout_s}s: ready={is_ready}, frames {kinds}, page:\n"
+                                 + page.locator("body").inner_text()[:1500])
         page.wait_for_timeout(100)
     sent = [t for d, t in frames if d == "out"]
     payloads = page.evaluate(f"window.__frames.slice({start}).map(f => [f[0], f[1], f[2]])")
