@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from core import sessions
 from core.config import get_settings
 from core.db import session_scope
 from core.i18n import t
-from pages import _common as c
-from pages._login import build_authenticator, handle_logout, render_login_page, signed_in_user, sync_login_cookie
-from pages._sidebar import delete_dialog_if_requested, render_sidebar
-
-HERE = Path(__file__).resolve().parent
-# URL paths differ from the pages/ file names on purpose: Streamlit still routes by those names (its legacy pages/
-# directory mode) until the first run of this script, and under AppTest on every run.
+from ui import common as c
+from ui.login import login_cookie_script, render_login_page, signed_in_user
+from ui.sidebar import delete_dialog_if_requested, render_sidebar
 
 settings = get_settings()
 lang = c.init_language()
@@ -24,31 +18,27 @@ st.set_page_config(page_title=t("app.title", lang), page_icon="✨", layout="cen
                    initial_sidebar_state="expanded")
 st.html(c.APP_CSS)
 
-# The cookie components render in this slot, so their coming and going never shifts (and remounts) the page.
-with st.container():
-    authenticator, auth_config = build_authenticator(settings)
-    handle_logout(authenticator)
-    user = signed_in_user(authenticator, auth_config)
-    sync_login_cookie(authenticator)
+user = signed_in_user(settings)
+# The cookie script's hidden slot always exists, so the script's coming and going never moves (remounts) the page.
+with st.container(key="zhimian_cookie"):
+    login_cookie_script()
 
 if user is None:
     def login_page() -> None:
-        render_login_page(authenticator, settings)
+        render_login_page(settings)
 
-    st.navigation([st.Page(login_page, title=c.tr("login.page_title"), icon=":material/login:", url_path="signin",
+    st.navigation([st.Page(login_page, title=c.tr("login.page_title"), icon=":material/login:", url_path="login",
                            default=True)], position="hidden").run()
+    c.load_question_banks_in_background()  # after the page is drawn: the user now types for a while
     st.stop()
 
 pages = {
-    "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", url_path="interview",
-                    default=True),
-    "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:", url_path="new-interview"),
-    "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:",
-                      url_path="interview-report"),
+    "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", default=True),
+    "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:"),
+    "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:"),
 }
-if user.has_any_role(*c.ANALYTICS_ROLES) and (HERE / c.PAGE_ANALYTICS).is_file():
-    pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:",
-                                 url_path="insights")
+if user.has_any_role(*c.ANALYTICS_ROLES):
+    pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:")
 current_page = st.navigation(list(pages.values()))
 
 # Restore order (the seed's initializeApp): clicked card or ?session= if it is the user's, last open, newest.
@@ -62,7 +52,7 @@ with session_scope(c.engine()) as db:
         sessions.open_session(db=db, owner=user.username, session_id=choice.session_id)
     summaries = sessions.list_session_summaries(db=db, owner=user.username)
 
-# The notice outlives the cookie manager's follow-up rerun: it stays until another session is opened.
+# The notice outlives the next runs (the URL names the session opened instead): it stays until another is opened.
 if choice.url_rejected:
     st.session_state[c.REJECTED_LINK] = choice.session_id
 elif st.session_state.get(c.REJECTED_LINK, choice.session_id) != choice.session_id or switch_to:
@@ -83,4 +73,5 @@ delete_dialog_if_requested()
 c.show_flash()
 if c.REJECTED_LINK in st.session_state:
     st.warning(c.tr("app.session_rejected"), icon=":material/link_off:")
+c.load_question_banks_in_background()  # signed in by the cookie after a restart: the login page never ran
 current_page.run()

@@ -58,7 +58,7 @@ def median_rerun_ms(username: str, password: str, runs: int) -> tuple[float, int
     at.text_input(key="zm_login_username").input(username)
     at.text_input(key="zm_login_password").input(password)
     next(b for b in at.button if b.key.startswith("FormSubmitter:zm_login")).click().run()
-    assert at.session_state["authentication_status"] is True and not at.exception, at.exception
+    assert at.session_state["zm_user"] is not None and not at.exception, at.exception
     for _ in range(2):
         at.run()
     timings = []

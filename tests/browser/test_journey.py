@@ -1,4 +1,4 @@
-"""A real browser against `streamlit run app.py`: a new user's whole journey, and a second user's refused link."""
+"""A real browser against `streamlit run app.py`: a new user's journey, a refused link, a removed account."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import yaml
 
-from core.auth import COOKIE_NAME
+from core import auth
+from tests.browser.helpers import expect, log_in, wait_for_login_form
 
 pytestmark = pytest.mark.browser
 
@@ -29,12 +31,6 @@ WATCH_STREAM = """() => {
 }"""
 
 
-def expect():
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect
-
-
 def session_param(page) -> str | None:
     return (parse_qs(urlparse(page.url).query).get("session") or [None])[0]
 
@@ -49,32 +45,6 @@ def wait_for_session_param(page, different_from: str | None = None) -> str:
 
 def chat_messages(page):
     return page.get_by_test_id("stChatMessageContent")
-
-
-def settle(page) -> None:
-    """Let the first runs finish (the cookie manager's component reruns the script once it has loaded): a form
-    submitted within those few hundred milliseconds can be dropped, which no person typing is fast enough for."""
-    page.wait_for_function("() => document.querySelectorAll('.st-key-zm_login_username input').length === 1")
-    page.wait_for_timeout(1000)
-
-
-def log_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url)
-    settle(page)
-    page.locator(".st-key-zm_login_username input").fill(username)
-    page.locator(".st-key-zm_login_password input").fill(password)
-    page.locator(".st-key-zm_login_password input").press("Enter")
-    expect()(page.locator(".st-key-zm_logout")).to_be_visible()
-    wait_for_login_cookie(page)
-
-
-def wait_for_login_cookie(page) -> None:
-    """The re-login cookie is written by a small browser component a moment after the login run."""
-    for _ in range(50):
-        if any(cookie["name"] == COOKIE_NAME for cookie in page.context.cookies()):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the login cookie was never set")
 
 
 def register(page, shot) -> None:
@@ -122,16 +92,17 @@ def wait_for_finished_reply(page) -> None:
     raise AssertionError("the reply never finished")
 
 
-def test_new_user_journey(app_url, new_page, shot):
+def test_new_user_journey(app_url, app_settings, new_page, shot):
     page = new_page()
     page.goto(app_url)
     expect()(page.get_by_text("演示模式", exact=True)).to_be_visible()
-    settle(page)
+    wait_for_login_form(page)
     shot(page, "01-login")
     register(page, shot)
 
     page.get_by_role("tab", name="登录").click()
-    log_in(page, app_url, USER, PASSWORD)
+    cookie = log_in(page, app_url, USER, PASSWORD)
+    assert auth.decode_access_token(cookie, app_settings).username == USER  # the API's token, and the API's check
     expect()(page.get_by_role("heading", name="新建模拟面试")).to_be_visible()  # no session yet: the form
     expect()(page.locator(".st-key-zm_new_name input")).to_have_value("李小明")
     shot(page, "03-new-interview")
@@ -246,3 +217,23 @@ def test_end_interview_and_read_the_report(app_url, new_page, shot):
         page.get_by_role("button", name="下载 Markdown").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "数据分析师" in text and "综合得分" in text
+
+
+def test_a_removed_account_is_signed_out(app_url, app_settings, new_page):
+    password = "Removed#2024"
+    auth.register_account(first_name="红", last_name="王", email="wanghong@example.com", username="wanghong",
+                          password=password, repeat_password=password, settings=app_settings)
+    reloading, clicking = new_page(), new_page()
+    log_in(reloading, app_url, "wanghong", password)
+    log_in(clicking, app_url, "wanghong", password)
+
+    accounts = yaml.safe_load(app_settings.AUTH_CONFIG.read_text(encoding="utf-8"))
+    del accounts["credentials"]["usernames"]["wanghong"]
+    app_settings.AUTH_CONFIG.write_text(yaml.safe_dump(accounts, allow_unicode=True), encoding="utf-8")
+
+    reloading.reload()  # the cookie no longer signs it in
+    expect()(reloading.locator(".st-key-zm_login_username input")).to_be_visible()
+    clicking.locator(".st-key-zm_new_interview button").first.click()  # the next run signs an open tab out
+    expect()(clicking.locator(".st-key-zm_login_username input")).to_be_visible()
+    for page in (reloading, clicking):
+        expect()(page.locator(".st-key-zm_logout")).to_have_count(0)

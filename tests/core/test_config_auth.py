@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
@@ -64,6 +65,18 @@ def test_password_and_token_round_trip(app_env):
         auth.decode_access_token(expired)
 
 
+def test_an_unknown_user_costs_a_password_check_too(app_env, monkeypatch):
+    auth.reset_login_failures()
+    auth.ensure_auth_config()
+    checks = []
+    real_check = auth.bcrypt.checkpw
+    monkeypatch.setattr(auth.bcrypt, "checkpw", lambda pw, hashed: checks.append(hashed) or real_check(pw, hashed))
+    for username in ("candidate", "nobody"):
+        with pytest.raises(auth.AuthError, match="incorrect username or password"):
+            auth.authenticate(username, "wrong-password")
+    assert len(checks) == 2 and checks[0] != checks[1]
+
+
 def test_failed_logins_are_capped(app_env):
     auth.reset_login_failures()
     for _ in range(5):
@@ -75,25 +88,54 @@ def test_failed_logins_are_capped(app_env):
     auth.reset_login_failures()
 
 
-def test_registration_persists_without_runtime_flags(app_env):
-    config = auth.ensure_auth_config()
-    creds = {"usernames": dict(config["credentials"]["usernames"])}
-    creds["usernames"]["newbie"] = {"email": "n@x.cn", "first_name": "新", "last_name": "人",
-                                    "password": auth.hash_password("pw-123456"), "roles": None, "logged_in": True}
-    auth.save_credentials(creds)
-    reloaded = auth.load_auth_config(app_env / "auth.yaml")
-    assert reloaded["credentials"]["usernames"]["newbie"]["roles"] == ["candidate"]
-    assert "logged_in" not in reloaded["credentials"]["usernames"]["newbie"]
-    assert auth.authenticate("newbie", "pw-123456").roles == ("candidate",)
+def register(username: str = "newbie", **fields) -> auth.AuthUser:
+    values = {"first_name": "新", "last_name": "人", "email": f"{username}@x.cn", "username": username,
+              "password": "Newbie#2024", "repeat_password": "Newbie#2024"} | fields
+    return auth.register_account(**values)
 
 
-def test_concurrent_registrations_from_stale_copies_keep_both_accounts(app_env):
-    stale = {"usernames": dict(auth.ensure_auth_config()["credentials"]["usernames"])}
-    first = {"usernames": stale["usernames"] | {"amy": {"email": "a@x.cn", "password": auth.hash_password("pw-aaaa11"),
-                                                       "roles": ["candidate"]}}}
-    second = {"usernames": stale["usernames"] | {"ben": {"email": "b@x.cn", "password": auth.hash_password("pw-bbbb22"),
-                                                        "roles": ["candidate"]}}}
-    auth.save_credentials(first)
-    auth.save_credentials(second)
+def test_a_registered_candidate_signs_in_and_gets_an_api_token(app_env):
+    auth.reset_login_failures()
+    registered = register("NewBie ", email="newbie@x.cn")
+    assert registered == auth.AuthUser(username="newbie", name="人新", roles=("candidate",))
+    stored = auth.load_auth_config(app_env / "auth.yaml")["credentials"]["usernames"]["newbie"]
+    assert stored["roles"] == ["candidate"] and stored["password"].startswith("$2b$") and "Newbie" not in str(stored)
+
+    user = auth.authenticate("Newbie", "Newbie#2024")  # user names are not case-sensitive
+    token, _ = auth.create_access_token(user)
+    assert auth.decode_access_token(token) == user
+
+
+@pytest.mark.parametrize(("fields", "reason"), [
+    ({"first_name": " "}, "first_name"), ({"last_name": "<b>"}, "last_name"), ({"email": "not-an-email"}, "email"),
+    ({"username": "has space", "email": "ok@x.cn"}, "username"),
+    ({"password": "", "repeat_password": ""}, "password_empty"),
+    ({"repeat_password": "Other#2024"}, "password_mismatch"),
+    ({"password": "short", "repeat_password": "short"}, "password_weak"),
+    ({"username": "candidate"}, "taken"), ({"email": "candidate@demo.zhimian.local"}, "taken"),
+])
+def test_registration_refusals_name_their_reason(app_env, fields, reason):
+    auth.ensure_auth_config()
+    with pytest.raises(auth.RegistrationRefused) as refused:
+        register(**fields)
+    assert refused.value.reason == reason
+    assert "newbie" not in auth.ensure_auth_config()["credentials"]["usernames"]
+
+
+def test_one_character_names_are_accepted(app_env):
+    assert register(first_name="明", last_name="李").name == "李明"
+
+
+def test_concurrent_registrations_keep_every_account(app_env):
+    auth.ensure_auth_config()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(register, ["amy", "ben", "cai", "dan"]))
     users = auth.load_auth_config(app_env / "auth.yaml")["credentials"]["usernames"]
-    assert {"amy", "ben", "candidate", "staff", "analyst"} <= set(users)
+    assert {"amy", "ben", "cai", "dan", "candidate", "staff", "analyst"} <= set(users)
+
+
+def test_a_longer_lifetime_for_the_login_cookie(app_env):
+    user = auth.AuthUser(username="candidate", name="李小明", roles=("candidate",))
+    auth.ensure_auth_config()
+    token, seconds = auth.create_access_token(user, lifetime=auth.LOGIN_COOKIE_LIFETIME)
+    assert seconds == 7 * 24 * 3600 and auth.decode_access_token(token) == user

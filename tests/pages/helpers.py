@@ -33,7 +33,7 @@ def submit_login(at: AppTest, username: str, password: str) -> AppTest:
 def login(username: str = "candidate", password: str = "candidate123", **query: str) -> AppTest:
     at = ok(new_app(**query).run())
     submit_login(at, username, password)
-    assert at.session_state["authentication_status"] is True, [e.value for e in at.error]
+    assert at.session_state["zm_user"] is not None, [e.value for e in at.error]
     return at
 
 

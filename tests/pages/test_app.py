@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -67,7 +68,7 @@ def test_wrong_password_is_refused(app_env):
     at = ok(new_app().run())
     submit_login(at, "candidate", "not-the-password")
 
-    assert at.session_state["authentication_status"] is not True
+    assert at.session_state["zm_user"] is None
     assert [e.value for e in at.error] == ["用户名或密码错误。"]
     assert not sidebar_cards(at) and "zm_logout" not in [b.key for b in at.button]
 
@@ -79,9 +80,41 @@ def test_right_password_opens_the_app_and_logout_returns_to_login(app_env):
     assert at.session_state["zm_user"].name == "李小明"
     at.sidebar.button(key="zm_logout").click().run()
     ok(at)
-    assert at.session_state["authentication_status"] is None
+    assert at.session_state["zm_user"] is None
     assert at.text_input(key="zm_login_username")
     assert "session" not in at.query_params
+
+
+def cookie_script(at) -> str:
+    """The body of the script that writes or deletes the re-login cookie, if this run rendered one."""
+    return next((h.proto.body for h in at.get("html") if "document.cookie" in h.proto.body), "")
+
+
+def test_login_writes_the_apis_token_as_the_cookie_and_logout_deletes_it(app_env):
+    at = login()
+    written = re.search(rf"{auth.COOKIE_NAME}=([\w.-]+); Max-Age=(\d+)", cookie_script(at))
+    assert written, cookie_script(at)
+    assert auth.decode_access_token(written[1]).username == "candidate"  # what the API checks too
+    assert int(written[2]) == auth.LOGIN_COOKIE_LIFETIME.total_seconds()
+
+    at.sidebar.button(key="zm_logout").click().run()
+    ok(at)
+    assert f"{auth.COOKIE_NAME}=; Max-Age=0" in cookie_script(at)
+    submit_login(at, "candidate", "candidate123")  # signing in again writes a new cookie
+    assert "Max-Age=0" not in cookie_script(at) and at.session_state["zm_user"].username == "candidate"
+
+
+def test_a_removed_account_is_signed_out_on_the_next_run(app_env):
+    auth.register_account(first_name="红", last_name="王", email="h@example.com", username="hong",
+                          password="Secret#2024", repeat_password="Secret#2024")
+    at = login("hong", "Secret#2024")
+    accounts = yaml.safe_load((app_env / "auth.yaml").read_text(encoding="utf-8"))
+    del accounts["credentials"]["usernames"]["hong"]
+    (app_env / "auth.yaml").write_text(yaml.safe_dump(accounts, allow_unicode=True), encoding="utf-8")
+
+    ok(at.run())
+    assert at.session_state["zm_user"] is None
+    assert at.text_input(key="zm_login_username") and "Max-Age=0" in cookie_script(at)
 
 
 def test_failed_logins_are_capped(app_env):
@@ -91,7 +124,7 @@ def test_failed_logins_are_capped(app_env):
     assert "15 分钟" in at.error[0].value
 
     submit_login(at, "staff", "staff123")  # right password, but the account is locked for now
-    assert at.session_state["authentication_status"] is not True
+    assert at.session_state["zm_user"] is None
     assert "15 分钟" in at.error[0].value
 
 
@@ -126,18 +159,18 @@ def test_weak_registration_password_is_explained(app_env):
 
 
 def test_candidate_has_no_analytics_page_but_staff_and_analysts_do(app_env):
-    assert "insights" not in nav_paths(login())
-    assert "insights" in nav_paths(login("staff", "staff123"))
-    assert "insights" in nav_paths(login("analyst", "analyst123"))
+    assert "analytics" not in nav_paths(login())
+    assert "analytics" in nav_paths(login("staff", "staff123"))
+    assert "analytics" in nav_paths(login("analyst", "analyst123"))
 
 
 def test_staff_opens_analytics_through_the_navigation(app_env):
     at = login("staff", "staff123")
-    at.switch_page("pages/analytics.py").run()
+    at.switch_page("app_pages/analytics.py").run()
     ok(at)
     assert not any("仅对" in e.value for e in at.error)  # not refused
     with pytest.raises(ValueError):  # a candidate's navigation has no such page at all
-        login().switch_page("pages/analytics.py")
+        login().switch_page("app_pages/analytics.py")
 
 
 def test_english_is_selectable_and_kept_in_the_url(app_env):
@@ -162,7 +195,7 @@ def test_sidebar_cards_show_status_counts_icons_and_groups(app_env):
         started.last_activity = now - timedelta(minutes=3)
         busy = make_session(db, owner="candidate", target_position="Java后端工程师", field="后端开发")
         add_exchange(db, busy, 4)
-        busy.last_activity = now - timedelta(days=1, hours=1)
+        busy.last_activity = now - timedelta(days=1)  # yesterday by the calendar at any time of day
         done = make_session(db, owner="candidate", target_position="React前端开发工程师")
         add_exchange(db, done, 5)
         done.is_complete, done.interview_stage = True, "completed"
@@ -481,7 +514,7 @@ def test_report_page_shows_score_dimensions_feedback_and_downloads(app_env):
     report = turns.get_report(owner="candidate", session_id=sid)
     assert report is not None
     at = login()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("app_pages/report.py").run()
     ok(at)
 
     assert at.title[0].value == "面试报告"
@@ -502,7 +535,7 @@ def test_report_page_shows_score_dimensions_feedback_and_downloads(app_env):
 def test_report_page_for_an_unfinished_interview_links_back(app_env):
     start()
     at = login()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("app_pages/report.py").run()
     ok(at)
     assert "面试尚未结束" in at.info[0].value
     assert "返回面试" in at.get("page_link")[0].proto.label
@@ -516,7 +549,7 @@ def test_missing_report_can_be_generated(app_env):
         db.delete(db.get(Report, sid))
         db.commit()
     at = login()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("app_pages/report.py").run()
     ok(at)
     assert "报告尚未生成" in at.info[0].value
     at.button(key="zm_report_generate").click().run()

@@ -11,9 +11,9 @@ from core.display import field_icon
 from core.interviewer import turns
 from core.models import MAX_MESSAGE_CHARS, MessagePublic
 from core.ratelimit import RateLimited
-from pages import _common as c
-from pages._forms import render_new_interview_form
-from pages._sidebar import escape_markdown
+from ui import common as c
+from ui.forms import render_new_interview_form
+from ui.sidebar import escape_markdown
 
 AVATARS = {"assistant": ":material/support_agent:", "user": ":material/person:"}
 

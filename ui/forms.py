@@ -1,4 +1,4 @@
-"""The new-interview form, shared by the new-interview page and an empty chat page (a helper, not a page)."""
+"""The new-interview form, shared by the new-interview page and an empty chat page."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from core.i18n import LANGUAGES
 from core.interviewer import turns
 from core.interviewer.bank import FIELD_NAMES, GENERAL_KEY, GENERAL_NAME
 from core.models import LEVELS
-from pages import _common as c
+from ui import common as c
 
 # A selectbox shows plain text, so the field icons here are emoji (the sidebar uses Material icons).
 _EMOJI = {"frontend": "💻", "backend": "🗄️", "data": "📊", "product": "📦", "ai": "🤖", "qa": "🐞", "devops": "☁️",

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from pages._common import tr
-from pages._forms import render_new_interview_form
+from ui.common import tr
+from ui.forms import render_new_interview_form
 
 st.title(tr("new.title"))
 st.caption(tr("new.subtitle"))

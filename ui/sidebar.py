@@ -1,4 +1,4 @@
-"""The sidebar session list (the seed's renderSessionList) and the delete confirmation (a helper, not a page)."""
+"""The sidebar session list (the seed's renderSessionList) and the delete confirmation."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from core.db import session_scope
 from core.display import activity_group, field_icon, session_status
 from core.i18n import relative_time, session_meta
 from core.models import SessionSummary, utcnow
-from pages import _common as c
-from pages._login import request_logout
+from ui import common as c
+from ui.login import request_logout
 
 SEARCH_THRESHOLD = 8  # a search box appears above this many sessions
 PAGE_SIZE = 30  # cards rendered at first; "show more" adds as many again

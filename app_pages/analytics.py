@@ -11,8 +11,8 @@ from core import stats
 from core.config import get_settings
 from core.i18n import t
 from core.models import LEVELS, utcnow
-from pages._common import ANALYTICS_ROLES, USER, engine
-from pages._common import lang as current_lang
+from ui.common import ANALYTICS_ROLES, USER, engine
+from ui.common import lang as current_lang
 
 FRAME_TTL_SECONDS = 60
 
@@ -20,10 +20,8 @@ lang = current_lang()
 
 
 def current_roles() -> set[str]:
-    """The signed-in user's roles: the app's user object, else streamlit-authenticator's list."""
-    user = st.session_state.get(USER)
-    roles = getattr(user, "roles", None) or st.session_state.get("roles") or ()
-    return {str(role) for role in roles}
+    """The signed-in user's roles (none when the page runs without app.py's login gate)."""
+    return set(getattr(st.session_state.get(USER), "roles", ()))
 
 
 def viewer_zone() -> str:

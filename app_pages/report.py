@@ -11,8 +11,8 @@ from core import sessions
 from core.interviewer import turns
 from core.models import Report
 from core.transcript import DIMENSIONS, transcript_json, transcript_markdown
-from pages import _common as c
-from pages._sidebar import escape_markdown
+from ui import common as c
+from ui.sidebar import escape_markdown
 
 REPORT_ERROR = "zm_report_error"
 

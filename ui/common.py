@@ -1,7 +1,8 @@
-"""Shared page helpers: engine, language, the signed-in user and the open session (a helper, not a page)."""
+"""Shared page helpers: engine, language, the signed-in user, the open session, links between pages."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -14,11 +15,12 @@ from core import sessions
 from core.auth import AuthUser
 from core.config import Settings, get_settings
 from core.i18n import LANGUAGES, t
+from core.interviewer.bank import load_banks
 from core.sessions import SessionHistory
 
 T = TypeVar("T")
 
-# Session-state keys, all prefixed so they never clash with streamlit-authenticator's own keys.
+# Session-state keys, all zm_*: signing out clears every one of them but the language.
 LANG = "zm_lang"
 USER = "zm_user"
 OPEN_SESSION = "zm_session_id"
@@ -30,17 +32,17 @@ TURN_ERROR = "zm_turn_error"
 FLASH = "zm_flash"
 REJECTED_LINK = "zm_rejected_link"
 
-PAGE_CHAT = "pages/chat.py"
-PAGE_NEW = "pages/new_interview.py"
-PAGE_REPORT = "pages/report.py"
-PAGE_ANALYTICS = "pages/analytics.py"
+PAGE_CHAT = "app_pages/chat.py"
+PAGE_NEW = "app_pages/new_interview.py"
+PAGE_REPORT = "app_pages/report.py"
+PAGE_ANALYTICS = "app_pages/analytics.py"
 ANALYTICS_ROLES = ("staff", "analyst")
 
 
-# The cookie manager's invisible components (keys init/set/delete) would otherwise leave an empty grey bar.
+# The login cookie's script slot takes no space.
 APP_CSS = """
 <style>
-.st-key-init, .st-key-set, .st-key-delete { position: absolute; height: 0; min-height: 0; overflow: hidden; margin: 0; }
+.st-key-zhimian_cookie { display: none; }
 .st-key-zm_card_active { background: rgba(79, 70, 229, 0.08); border-color: #4f46e5 !important; }
 [class*="st-key-zm_open_"] button, [class*="st-key-zm_open_"] button > div { justify-content: flex-start; }
 [class*="st-key-zm_open_"] button p { text-align: left; }
@@ -57,6 +59,14 @@ def _engine_for(url: str) -> Engine:
 def engine() -> Engine:
     """The shared, migrated engine for the configured database (one per URL per process)."""
     return _engine_for(get_settings().DATABASE_URL)
+
+
+@st.cache_resource(show_spinner=False)
+def load_question_banks_in_background() -> threading.Thread:
+    """Read the question banks once per process while the user signs in, not when their first interview starts."""
+    thread = threading.Thread(target=load_banks, name="zhimian-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def settings() -> Settings:
@@ -142,12 +152,8 @@ class PageContext:
 
 
 def page_context() -> PageContext:
-    """The signed-in user, language and open session; a page reached without the gate goes through app.py."""
-    user = st.session_state.get(USER)
-    if user is None:
-        # Only possible when Streamlit's legacy pages/ routing ran this file directly (before app.py's first run).
-        st.switch_page("app.py")
-    return PageContext(user=user, lang=lang(), session_id=open_session_id())
+    """The signed-in user (app.py runs a page only after its login gate), language and open session."""
+    return PageContext(user=current_user(), lang=lang(), session_id=open_session_id())
 
 
 def load_open_session(ctx: PageContext, also: Callable[[], T]) -> tuple[SessionHistory, T]:
