@@ -252,14 +252,14 @@ def create_access_token(user: AuthUser, settings: Settings | None = None, *,
     now = datetime.now(UTC)
     claims = {"sub": user.username, "name": user.name, "roles": list(user.roles), "iat": now, "exp": now + lifetime,
               "iss": JWT_ISSUER}
-    return jwt.encode(claims, settings.SECRET_KEY, algorithm=JWT_ALGORITHM), int(lifetime.total_seconds())
+    return jwt.encode(claims, settings.secret_key(), algorithm=JWT_ALGORITHM), int(lifetime.total_seconds())
 
 
 def decode_access_token(token: str, settings: Settings | None = None) -> AuthUser:
     """The user a token was issued to; AuthError when it is invalid, expired or the account is gone."""
     settings = settings or get_settings()
     try:
-        claims = jwt.decode(token, settings.SECRET_KEY, algorithms=[JWT_ALGORITHM], issuer=JWT_ISSUER,
+        claims = jwt.decode(token, settings.secret_key(), algorithms=[JWT_ALGORITHM], issuer=JWT_ISSUER,
                             options={"require": ["exp", "sub", "iat"]})
     except jwt.PyJWTError as exc:
         raise AuthError(f"invalid or expired token: {exc}") from None

@@ -1,111 +1,179 @@
-"""One settings object, read once from the environment with `.streamlit/secrets.toml` as fallback."""
+"""One settings object (pydantic-settings), read once: environment variables first, `.streamlit/secrets.toml` as
+fallback, then the defaults that run the whole app with zero configuration. A bad value stops start-up with an error
+that names the variable. Secrets are SecretStr: weak or placeholder keys are refused outside demo mode, and demo mode
+signs with a random key kept in the data folder (never a key from the source).
+"""
 
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, field
+import secrets
+from collections.abc import Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-this-secret"}
-DEMO_SECRET_KEY = "zhimian-demo-secret-key-not-for-production"
+SECRETS_FILE = ROOT / ".streamlit" / "secrets.toml"
+MIN_SECRET_BYTES = 32
+# Values people leave in place, and the key an earlier release published in its source: never accepted.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password", "please-change-this-secret",
+                                 "your-secret-key", "zhimian-demo-secret-key-not-for-production"})
+DEFAULT_ORIGINS = ("http://localhost:8501", "http://127.0.0.1:8501", "http://localhost:8000", "http://127.0.0.1:8000")
 
 
 class ConfigError(RuntimeError):
-    """Raised when the configuration cannot start the app safely."""
-
-
-def _secrets_file() -> dict:
-    path = ROOT / ".streamlit" / "secrets.toml"
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
-
-
-def _truthy(value: str | bool | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    """The configuration cannot start the app safely; the message names the variable."""
 
 
 # The whole configuration; fields are UPPER_CASE like the environment variables they come from.
-@dataclass(frozen=True)
-class Settings:
-    DATABASE_URL: str
-    SECRET_KEY: str
-    DEMO_MODE: bool
-    AUTH_CONFIG: Path
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True, env_ignore_empty=True)
+
+    DATABASE_URL: str = f"sqlite:///{DATA_DIR / 'zhimian.db'}"
+    SECRET_KEY: SecretStr = SecretStr("")
+    SECRET_KEY_FILE: Path = DATA_DIR / ".secret_key"  # where demo mode keeps its generated key
+    DEMO_MODE: bool = True
+    AUTH_CONFIG: Path = DATA_DIR / "auth.yaml"
     INTERVIEWER_MODEL: str = ""
     INTERVIEWER_API_BASE: str | None = None
-    INTERVIEWER_API_KEY: str | None = None
-    INTERVIEWER_TIMEOUT: float = 30.0
-    INTERVIEWER_FALLBACK: str = ""
-    ALLOWED_ORIGINS: tuple[str, ...] = field(default_factory=tuple)
-    DEFAULT_LANGUAGE: str = "zh-CN"
-    ALLOW_REGISTRATION: bool = True
-    MAX_SESSIONS_PER_USER: int = 200
+    INTERVIEWER_API_KEY: SecretStr | None = None
+    INTERVIEWER_TIMEOUT: PositiveFloat = 30.0
+    INTERVIEWER_FALLBACK: Literal["", "offline"] = ""
+    ALLOWED_ORIGINS: Annotated[tuple[str, ...], NoDecode] = DEFAULT_ORIGINS
+    DEFAULT_LANGUAGE: Literal["zh-CN", "en"] = "zh-CN"
+    ALLOW_REGISTRATION: bool | None = None  # default: on in demo mode, off otherwise
+    MAX_SESSIONS_PER_USER: PositiveInt = 200
     TURN_RATE_LIMIT: str = "30/minute"
-    ACCESS_TOKEN_MINUTES: int = 60 * 12
+    ACCESS_TOKEN_MINUTES: PositiveInt = 60 * 12
     STATS_INCLUDE_NAMES: bool = False
+    REDIS_URL: str | None = Field(default=None, description="shared rate limits across workers and hosts")
 
     @property
     def uses_llm(self) -> bool:
         return bool(self.INTERVIEWER_MODEL)
 
+    @property
+    def registration_open(self) -> bool:
+        return self.DEMO_MODE if self.ALLOW_REGISTRATION is None else self.ALLOW_REGISTRATION
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    """Build settings from `env` (default os.environ), falling back to secrets.toml, then defaults."""
-    env = dict(os.environ if env is None else env)
-    secrets = _secrets_file()
+    def secret_key(self) -> str:
+        return self.SECRET_KEY.get_secret_value()
 
-    def get(name: str, default=None):
-        value = env.get(name)
-        if value not in (None, ""):
-            return value
-        return secrets.get(name, default)
+    @field_validator("ALLOWED_ORIGINS", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
 
-    demo = _truthy(get("DEMO_MODE"), True)
-    secret = str(get("SECRET_KEY", "") or "")
-    if secret.strip().lower() in PLACEHOLDER_SECRETS:
-        if not demo:
-            raise ConfigError(
-                "SECRET_KEY is missing or still a placeholder. Set a long random SECRET_KEY "
-                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or turn DEMO_MODE on."
-            )
-        secret = DEMO_SECRET_KEY
-    origins = get("ALLOWED_ORIGINS", "http://localhost:8501,http://127.0.0.1:8501,http://localhost:8000,http://127.0.0.1:8000")
-    if isinstance(origins, str):
-        origins = [o.strip() for o in origins.split(",") if o.strip()]
-    language = str(get("DEFAULT_LANGUAGE", "zh-CN"))
-    if language not in ("zh-CN", "en"):
-        raise ConfigError(f"DEFAULT_LANGUAGE must be zh-CN or en, not {language!r}.")
-    fallback = str(get("INTERVIEWER_FALLBACK", "") or "").strip().lower()
-    if fallback not in ("", "offline"):
-        raise ConfigError(f"INTERVIEWER_FALLBACK must be empty or 'offline', not {fallback!r}.")
-    return Settings(
-        DATABASE_URL=str(get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'zhimian.db'}")),
-        SECRET_KEY=secret,
-        DEMO_MODE=demo,
-        AUTH_CONFIG=Path(str(get("AUTH_CONFIG", DATA_DIR / "auth.yaml"))),
-        INTERVIEWER_MODEL=str(get("INTERVIEWER_MODEL", "") or ""),
-        INTERVIEWER_API_BASE=get("INTERVIEWER_API_BASE") or None,
-        INTERVIEWER_API_KEY=get("INTERVIEWER_API_KEY") or None,
-        INTERVIEWER_TIMEOUT=float(get("INTERVIEWER_TIMEOUT", 30)),
-        INTERVIEWER_FALLBACK=fallback,
-        ALLOWED_ORIGINS=tuple(origins),
-        DEFAULT_LANGUAGE=language,
-        ALLOW_REGISTRATION=_truthy(get("ALLOW_REGISTRATION"), demo),
-        MAX_SESSIONS_PER_USER=int(get("MAX_SESSIONS_PER_USER", 200)),
-        TURN_RATE_LIMIT=str(get("TURN_RATE_LIMIT", "30/minute")),
-        ACCESS_TOKEN_MINUTES=int(get("ACCESS_TOKEN_MINUTES", 720)),
-        STATS_INCLUDE_NAMES=_truthy(get("STATS_INCLUDE_NAMES"), False),
-    )
+    @field_validator("INTERVIEWER_FALLBACK", mode="before")
+    @classmethod
+    def _fallback(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("TURN_RATE_LIMIT")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("use the `limits` notation, e.g. 30/minute or 100/hour") from None
+        return value
+
+    @model_validator(mode="after")
+    def _signing_key(self) -> Settings:
+        key = self.SECRET_KEY.get_secret_value().strip()
+        weak = key.lower() in PLACEHOLDER_SECRETS or len(key.encode()) < MIN_SECRET_BYTES
+        if weak and not self.DEMO_MODE:
+            raise ValueError(
+                "SECRET_KEY is missing, a placeholder or shorter than 32 bytes; set a long random key (e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`) or turn DEMO_MODE on")
+        if weak:  # demo mode: a random key of this installation, never one from the source
+            object.__setattr__(self, "SECRET_KEY", SecretStr(_demo_key(self.SECRET_KEY_FILE)))
+        return self
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource):
+        env = _ENV.get()
+        environment = env_settings if env is None else _MappingSource(settings_cls, env)
+        return init_settings, environment, TomlConfigSettingsSource(settings_cls, toml_file=SECRETS_FILE)
+
+
+# An explicit environment mapping (load_settings(env)) instead of os.environ.
+_ENV: ContextVar[Mapping[str, str] | None] = ContextVar("settings_env", default=None)
+
+
+class _MappingSource(PydanticBaseSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.env.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: self.env[name] for name in self.settings_cls.model_fields
+                if self.env.get(name) not in (None, "")}
+
+
+def _demo_key(path: Path) -> str:
+    """This installation's demo signing key: generated once, kept (owner-readable only) in the data folder."""
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key.encode()) >= MIN_SECRET_BYTES:
+            return key
+    except OSError:
+        pass
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    try:
+        os.link(tmp, path)  # first writer wins when several processes start together
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `env` (default: the environment), then secrets.toml, then defaults; ConfigError names the
+    variable of a bad value."""
+    token = _ENV.set(dict(env) if env is not None else None)
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError("; ".join(_describe(err) for err in exc.errors())) from None
+    finally:
+        _ENV.reset(token)
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    name = ".".join(str(part) for part in err.get("loc", ())) or "settings"
+    message = str(err.get("msg", "")).removeprefix("Value error, ")
+    value = err.get("input")
+    shown = "" if name == "settings" or "SECRET" in name or "KEY" in name else f" (got {value!r})"
+    return f"{name}: {message}{shown}"
 
 
 @lru_cache(maxsize=1)

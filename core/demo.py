@@ -13,7 +13,7 @@ import random
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -100,7 +100,8 @@ def seed_demo(*, engine: Engine, count: int = 48, force: bool = False, seed: int
     if demo_present(engine=engine):
         return SeedResult(created=0, existing=count_demo_sessions(engine=engine))
     # Always the offline interviewer: seeding must not call (or pay for) a model.
-    offline = replace(settings, INTERVIEWER_MODEL="", MAX_SESSIONS_PER_USER=max(settings.MAX_SESSIONS_PER_USER, count))
+    offline = settings.model_copy(
+        update={"INTERVIEWER_MODEL": "", "MAX_SESSIONS_PER_USER": max(settings.MAX_SESSIONS_PER_USER, count)})
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     for scenario in plan_scenarios(count, rng, now):

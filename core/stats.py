@@ -112,7 +112,7 @@ def export_includes_names(user_roles: Iterable[str], settings: Settings) -> bool
 
 
 def _secret_key() -> str:
-    return get_settings().SECRET_KEY
+    return get_settings().secret_key()
 
 
 # --- the sessions frame: one query ----------------------------------------------------------------------

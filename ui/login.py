@@ -108,7 +108,7 @@ def render_login_page(settings: Settings) -> None:
     st.caption(tr("app.tagline"))
     if settings.DEMO_MODE:
         _demo_notice()
-    if settings.ALLOW_REGISTRATION:
+    if settings.registration_open:
         login_tab, register_tab = st.tabs([tr("login.tab_login"), tr("login.tab_register")])
         with login_tab:
             _login_form()

@@ -104,7 +104,8 @@ def llm_settings(settings: Settings, *, temperature: float = 0.4):
 
     return LLMSettings(
         model=settings.INTERVIEWER_MODEL, api_base=settings.INTERVIEWER_API_BASE,
-        api_key=settings.INTERVIEWER_API_KEY, timeout=settings.INTERVIEWER_TIMEOUT, temperature=temperature,
+        api_key=settings.INTERVIEWER_API_KEY.get_secret_value() if settings.INTERVIEWER_API_KEY else None,
+        timeout=settings.INTERVIEWER_TIMEOUT, temperature=temperature,
     )
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from tests.api.helpers import login
 
-GOOD_ACID = ("原子性是说一个事务里的操作要么全做完要么全不做，失败了会用 undo log 回滚。隔离性是并发事务之间互相看不到对方"
-             "没提交的修改，InnoDB 靠锁和 MVCC 做到。持久性就是提交之后哪怕机器宕机数据也还在，因为 redo log 已经刷盘了。")
+GOOD_ACID = ("原子性是说一个事务里的操作要么全做完要么全不做，失败了会用 undo log 回滚。"
+             "隔离性是并发事务之间互相看不到对方没提交的修改，InnoDB 靠锁和 MVCC 做到。"
+             "持久性就是提交之后哪怕机器宕机数据也还在，因为 redo log 已经刷盘了。")
 
 
 def test_the_list_holds_questions_without_their_answers(client):
@@ -43,8 +44,9 @@ def test_a_wrong_claim_is_challenged_and_a_keyword_list_scores_low(client):
                         json={"answer": "防注入的话前端校验一下参数，把单引号过滤掉就行了。"}).json()
     assert "misconception" in wrong["flags"] and wrong["score"] <= 1.5
     assert "绕过前端" in wrong["follow_up"] or "前端" in wrong["follow_up"]
+    keywords = "ACID：原子性、一致性、隔离性、持久性，undo log、redo log、MVCC、锁、隔离级别。"
     stuffed = client.post("/api/v1/questions/backend-zh-003/evaluate", headers=headers,
-                          json={"answer": "ACID：原子性、一致性、隔离性、持久性，undo log、redo log、MVCC、锁、隔离级别。"}).json()
+                          json={"answer": keywords}).json()
     good = client.post("/api/v1/questions/backend-zh-003/evaluate", headers=headers, json={"answer": GOOD_ACID}).json()
     assert good["score"] - stuffed["score"] >= 2.0 and stuffed["covered"] == []
 

@@ -13,13 +13,30 @@ from core import auth
 from core.config import ConfigError, load_settings
 
 
-def test_placeholder_secret_stops_start_outside_demo_mode():
+@pytest.mark.parametrize("key", [None, "change-me", "password", "x", "short-but-not-32-bytes-long",
+                                 "zhimian-demo-secret-key-not-for-production"])
+def test_a_weak_or_placeholder_key_stops_start_outside_demo_mode(key, tmp_path):
+    env = {"DEMO_MODE": "false", "SECRET_KEY_FILE": str(tmp_path / "k")} | ({"SECRET_KEY": key} if key else {})
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_settings({"DEMO_MODE": "false", "SECRET_KEY": "change-me"})
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_settings({"DEMO_MODE": "false"})
-    assert load_settings({"DEMO_MODE": "false", "SECRET_KEY": "x" * 40}).SECRET_KEY == "x" * 40
-    assert load_settings({}).DEMO_MODE is True  # zero configuration works
+        load_settings(env)
+    strong = load_settings({"DEMO_MODE": "false", "SECRET_KEY": "x" * 40})
+    assert strong.secret_key() == "x" * 40 and "x" * 40 not in repr(strong)  # SecretStr: never printed
+
+
+def test_demo_mode_signs_with_a_random_key_of_this_installation(tmp_path):
+    first = load_settings({"SECRET_KEY_FILE": str(tmp_path / "k")})
+    again = load_settings({"SECRET_KEY_FILE": str(tmp_path / "k"), "SECRET_KEY": "change-me"})
+    other = load_settings({"SECRET_KEY_FILE": str(tmp_path / "elsewhere")})
+    assert first.DEMO_MODE is True  # zero configuration works
+    assert first.secret_key() == again.secret_key() != other.secret_key()  # kept across restarts, unique per install
+    assert len(first.secret_key()) >= 32 and (tmp_path / "k").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(("name", "value"), [("MAX_SESSIONS_PER_USER", "many"), ("TURN_RATE_LIMIT", "lots"),
+                                             ("INTERVIEWER_TIMEOUT", "-3"), ("DEMO_MODE", "perhaps")])
+def test_a_bad_value_names_its_variable(name, value):
+    with pytest.raises(ConfigError, match=rf"^{name}: .*{value}"):
+        load_settings({name: value, "SECRET_KEY": "k" * 40})
 
 
 def test_unknown_language_or_fallback_is_refused():
@@ -60,7 +77,7 @@ def test_password_and_token_round_trip(app_env):
     from core.config import get_settings
 
     expired = jwt.encode({"sub": "analyst", "iat": time.time() - 100, "exp": time.time() - 10,
-                          "iss": auth.JWT_ISSUER}, get_settings().SECRET_KEY, algorithm="HS256")
+                          "iss": auth.JWT_ISSUER}, get_settings().secret_key(), algorithm="HS256")
     with pytest.raises(auth.AuthError, match="expired"):
         auth.decode_access_token(expired)
 

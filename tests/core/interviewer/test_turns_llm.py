@@ -202,7 +202,8 @@ def test_report_failure_is_retryable_and_loses_nothing(sqlite_engine, llm_settin
 
 def _env(settings) -> dict:
     return {"DEMO_MODE": "true", "INTERVIEWER_MODEL": settings.INTERVIEWER_MODEL,
-            "INTERVIEWER_API_BASE": settings.INTERVIEWER_API_BASE, "INTERVIEWER_API_KEY": settings.INTERVIEWER_API_KEY,
+            "INTERVIEWER_API_BASE": settings.INTERVIEWER_API_BASE,
+            "INTERVIEWER_API_KEY": settings.INTERVIEWER_API_KEY.get_secret_value(),
             "INTERVIEWER_TIMEOUT": str(settings.INTERVIEWER_TIMEOUT)}
 
 
