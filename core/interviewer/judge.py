@@ -266,8 +266,15 @@ DENIALS = re.compile(
 
 
 # A sentence that talks about prompt injection (an AI candidate explaining the attack) is an answer, not an attack.
-_DISCUSSES_INJECTION = re.compile(r"攻击者|注入|防御|防范|比如|例如|举例|用户输入|恶意|injection|attack|defen[cs]e|"
-                                  r"e\.g\.|for example|such as|malicious|user input", re.IGNORECASE)
+_DISCUSSES_INJECTION = re.compile(r"攻击者|注入|防御|防范|比如|例如|举例|用户输入|恶意|越狱|inject|attack|defen[cs]e|"
+                                  r"e\.g\.|for example|such as|malicious|user input|hijack|jailbreak", re.IGNORECASE)
+# A phrase in quotes after a verb of saying is mentioned, not said: "a user typing 'ignore your previous instructions'".
+_QUOTED = re.compile(r"(?:^|(?<=[\s:：,，(（]))(?:'[^'\n]{3,200}'(?![A-Za-z])|\"[^\"\n]{3,200}\"|“[^”\n]{3,200}”|"
+                     r"‘[^’\n]{3,200}’|「[^」\n]{3,200}」|『[^』\n]{3,200}』)")
+
+
+_MENTIONS = re.compile(r"typ(e|es|ed|ing)|say|said|writ|send|sent|past(e|es|ed|ing)|asks?|输入|说|写|发|贴|问",
+                       re.IGNORECASE)
 
 
 def find_injection(text: str) -> list[tuple[int, int]]:
@@ -277,6 +284,7 @@ def find_injection(text: str) -> list[tuple[int, int]]:
     if not spans:
         return spans
     discussing = [(a, b) for a, b in tx.sentence_spans(text) if _DISCUSSES_INJECTION.search(text[a:b])]
+    discussing += [m.span() for m in _QUOTED.finditer(text) if _MENTIONS.search(text[max(0, m.start() - 40):m.start()])]
     return [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in discussing)]
 
 
@@ -491,6 +499,7 @@ class QuestionSpec:
     question_pairs: frozenset[str]
     question_words: frozenset[str]
     question_signature: frozenset[str] = frozenset()
+    question_tokens: tuple[tx.Token, ...] = ()
 
 
 def concept_index(groups: Iterable[Sequence[str]]) -> dict[str, tuple[str, ...]]:
@@ -551,7 +560,8 @@ def compile_question(question: Mapping, concepts: Mapping[str, tuple[str, ...]] 
     )
     text = str(question.get("question", ""))
     spec = QuestionSpec(points, misconceptions, frozenset(tx.cjk_pairs(text)),
-                        frozenset(t.key for t in tx.tokens(text) if not t.cjk), frozenset(question_words))
+                        frozenset(t.key for t in tx.tokens(text) if not t.cjk), frozenset(question_words),
+                        tuple(tx.tokens(text)))
     if key is not None:
         if len(_COMPILED) > 4096:
             _COMPILED.clear()
@@ -703,17 +713,71 @@ def _negated_before(sentence: _Sentence, position: int) -> bool:
     return bool(_NEGATED_ZH.search(before) or _NEGATED_EN.search(before))
 
 
-def _asserts(sentence: _Sentence, m: _MisconceptionSpec) -> bool:
-    lower = sentence.words.lower()
-    if any(r in lower for r in REJECTIONS):
-        return False
-    if any(tx.find_term(sentence.tokens, u, index=sentence.index) for u in m.unless):
-        return False
+def _asserts(sentence: _Sentence, m: _MisconceptionSpec, context: Sequence[_Sentence] = (),
+             spec: QuestionSpec | None = None) -> bool:
+    """The sentence asserts the misconception: every part of one of its cues is in it, none negated, and no
+    rejection or `unless` term.
+
+    A cue's subject may stand outside the sentence when the question names it and the answer does too: asked about
+    WHERE and HAVING, "They basically do the same thing." asserts "where & having & same thing" as surely as a
+    sentence naming both. At least one part has to be in the sentence itself, and the sentence must not name a
+    subject of its own from the question ("The complex model belongs in ranking; retrieval needs to be fast" is
+    about ranking, whatever the next clause says)."""
     for cue in m.cues:
         found = [tx.find_term(sentence.tokens, part, index=sentence.index) for part in cue]
-        if all(found) and not any(_negated_before(sentence, f[0]) for f in found):
-            return True
+        if any(f is not None and _negated_before(sentence, f[0]) for f in found):
+            continue
+        implied = not all(found)
+        if implied and not (
+                spec is not None and len(cue) > 1 and any(found) and not _own_subject(sentence, cue, spec)
+                and all(f is not None or _implied(part, context, spec) for part, f in zip(cue, found, strict=True))):
+            continue
+        if _rejected(sentence, m, [f for f in found if f is not None]):
+            continue
+        if implied and (before := _previous(sentence, context)) is not None and _rejected(before, m, None):
+            continue  # "An interface only exists at compile time; at runtime there's nothing to check."
+        return True
     return False
+
+
+def _previous(sentence: _Sentence, context: Sequence[_Sentence]) -> _Sentence | None:
+    for earlier, s in zip(context, context[1:], strict=False):
+        if s is sentence and earlier.text is sentence.text:
+            return earlier
+    return None
+
+
+def _rejected(sentence: _Sentence, m: _MisconceptionSpec, found: Sequence[tuple[int, int]] | None) -> bool:
+    """A rejection ("是不够的", "is wrong") or one of the misconception's `unless` terms where the claim is made: in
+    the clauses holding the cue or right next to them ("扩容也没用，因为同一个 key 只在一个节点上"). A clause
+    elsewhere in a long sentence ("热 key 把一个节点打满，……，我会直接扩容，多加节点把压力分摊开") says nothing
+    about the claim. Without `found`, the whole sentence."""
+    if found is None:
+        lower = sentence.words.lower()
+        return any(r in lower for r in REJECTIONS) or any(
+            tx.find_term(sentence.tokens, u, index=sentence.index) for u in m.unless)
+    clauses = tx.clause_spans(sentence.text, *sentence.span)
+    positions = [sentence.tokens[i].start for f in found for i in f]
+    held = [k for k, (a, b) in enumerate(clauses) if any(a <= p < b for p in positions)]
+    if not held:
+        return False
+    start, stop = clauses[max(min(held) - 1, 0)][0], clauses[min(max(held) + 1, len(clauses) - 1)][1]
+    if any(r in sentence.text[start:stop].lower() for r in REJECTIONS):
+        return True
+    scope = [t for t in sentence.tokens if start <= t.start < stop]
+    return any(tx.find_term(scope, u) for u in m.unless)
+
+
+def _implied(part: tx.Term, context: Sequence[_Sentence], spec: QuestionSpec) -> bool:
+    """A cue part the question asks about and the answer names somewhere (its subject, not its claim)."""
+    return tx.find_term(spec.question_tokens, part) is not None and any(
+        tx.find_term(s.tokens, part, index=s.index) is not None for s in context)
+
+
+def _own_subject(sentence: _Sentence, cue: Sequence[tx.Term], spec: QuestionSpec) -> bool:
+    """The sentence names something the question asks about, other than the cue's own parts."""
+    cue_words = signature_words(" ".join(part.text for part in cue))
+    return bool((signature_words(sentence.words) & spec.question_signature) - cue_words)
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------------
@@ -895,7 +959,7 @@ def _score(stage: str, coverage: float, depth: float, spec: float, structure: fl
 def _misconception(sentences: list[_Sentence], spec: QuestionSpec) -> Asserted | None:
     for m in spec.misconceptions:
         for s in sentences:
-            if _asserts(s, m):
+            if _asserts(s, m, sentences, spec):
                 return Asserted(m.claim, m.challenge, m.correction, tx.quote(s.text, s.span))
     return None
 
