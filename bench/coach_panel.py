@@ -13,6 +13,8 @@ panel's dev half and its held-out half (never looked at while the evaluator was 
 - picked up: follow-ups (and challenges) whose wording picks up a term the candidate used (target >= 0.7)
 - false covered (no target, shown for honesty): key points a good answer leaves out, or a vague answer, that the
   evaluator calls covered
+- false challenged (no target, shown for honesty): good and vague answers the interviewer challenges as if they
+  asserted a misconception
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class Tally:
     challenged: int = 0
     follow_ups: int = 0
     picked: int = 0
+    sound: int = 0  # good and vague answers: nothing in them to challenge
+    false_challenged: int = 0
 
     def figures(self) -> dict[str, float]:
         mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
@@ -76,6 +80,7 @@ class Tally:
             "challenged": self.challenged / self.wrong if self.wrong else 0.0,
             "picked_up": self.picked / self.follow_ups if self.follow_ups else 0.0,
             "false_covered": self.over_credited / self.unlabelled if self.unlabelled else 0.0,
+            "false_challenged": self.false_challenged / self.sound if self.sound else 0.0,
         }
 
 
@@ -158,6 +163,8 @@ def run(panel: list[dict], show: bool) -> dict[str, Tally]:
                     others = [p for p in statuses if p not in labels]
                     tally.unlabelled += len(others)
                     tally.over_credited += sum(statuses[p] == "covered" for p in others)
+                    tally.sound += 1
+                    tally.false_challenged += decision.action == "challenge"
                 if kind == "stuffed":
                     tally.stuffed.append(evaluation.score)
                 if kind == "wrong":
@@ -196,12 +203,12 @@ def main() -> int:
     tallies = run(panel, args.show)
     print(f"\ncoach panel: {len(panel)} questions x 4 answers ({sum(1 for e in panel if e.get('held_out'))} held out)")
     print(f"{'':14}{'recall':>8}{'false missed':>14}{'gap':>7}{'challenged':>12}{'picked up':>11}"
-          f"{'false covered':>15}")
+          f"{'false covered':>15}{'false challenged':>18}")
     for name, tally in tallies.items():
         f = tally.figures()
         print(f"{name:14}{f['recall']:8.2f}{f['false_missed']:13.1%}{f['gap']:7.2f}{f['challenged']:12.2f}"
-              f"{f['picked_up']:11.2f}{f['false_covered']:14.1%}")
-    print(f"{'target':14}{'>=0.85':>8}{'<=5%':>14}{'>=2.0':>7}{'>=0.7':>12}{'>=0.7':>11}{'-':>15}")
+              f"{f['picked_up']:11.2f}{f['false_covered']:14.1%}{f['false_challenged']:17.1%}")
+    print(f"{'target':14}{'>=0.85':>8}{'<=5%':>14}{'>=2.0':>7}{'>=0.7':>12}{'>=0.7':>11}{'-':>15}{'-':>18}")
     figures = tallies["all"].figures()
     met = (figures["recall"] >= TARGETS["recall"] and figures["false_missed"] <= TARGETS["false_missed"]
            and figures["gap"] >= TARGETS["gap"] and figures["challenged"] >= TARGETS["challenged"]
