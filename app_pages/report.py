@@ -67,13 +67,28 @@ def question_feedback(number: int, item: dict) -> None:
         if item.get("answer"):
             st.markdown(f"**{c.tr('report.your_answer')}**")
             st.text(str(item["answer"]))
-        if item.get("evidence"):
+        covered = [p for p in item.get("covered") or [] if isinstance(p, dict)]
+        if covered:  # each point with the candidate's own words
+            st.markdown(f"**{c.tr('report.covered')}**")
+            st.markdown("\n".join(
+                f"- :green[:material/check:] {escape_markdown(str(p.get('point', '')))}"
+                + "".join(f"  \n  “{escape_markdown(str(q))}”" for q in (p.get("evidence") or [])[:1])
+                for p in covered))
+        elif item.get("evidence"):  # reports written before key-point decisions
             st.markdown(f"**{c.tr('report.evidence')}**")
             st.markdown("\n".join(f"> “{escape_markdown(str(q))}”\n>" for q in item["evidence"]))
-        missed = item.get("missed") or []
-        if missed:
-            missed = missed if isinstance(missed, list) else [missed]
-            st.markdown(f"**{c.tr('report.missed')}**\n\n" + "\n".join(f"- {escape_markdown(str(m))}" for m in missed))
+        for key, icon in (("unclear", ":orange[:material/help:]"), ("missed", ":red[:material/close:]")):
+            points = item.get(key) or []
+            points = points if isinstance(points, list) else [points]
+            if points:
+                st.markdown(f"**{c.tr('report.' + key)}**\n\n"
+                            + "\n".join(f"- {icon} {escape_markdown(str(m))}" for m in points))
+        wrong = item.get("misconception")
+        if isinstance(wrong, dict) and wrong.get("correction"):
+            quoted = f"“{escape_markdown(str(wrong['evidence']))}”\n\n" if wrong.get("evidence") else ""
+            st.warning(f"**{c.tr('report.misconception')}**\n\n{quoted}"
+                       f"**{c.tr('report.correction')}**: {escape_markdown(str(wrong['correction']))}",
+                       icon=":material/report:")
         if item.get("feedback"):
             st.markdown(f"**{c.tr('report.feedback')}**  \n{item['feedback']}")
         if item.get("better_answer"):

@@ -73,11 +73,24 @@ def _question_markdown(number: int, item: dict[str, Any], lang: str) -> list[str
     ]
     if item.get("answer"):
         lines += [f"**{t('report.your_answer', lang)}**", "", _quote(item["answer"]), ""]
-    if item.get("evidence"):
+    covered = [p for p in item.get("covered") or [] if isinstance(p, dict)]
+    if covered:
+        lines += [f"**{t('report.covered', lang)}**", ""]
+        lines += [f"- {p.get('point', '')}" + "".join(f": “{q}”" for q in (p.get("evidence") or [])[:1])
+                  for p in covered]
+        lines.append("")
+    elif item.get("evidence"):
         lines += [f"**{t('report.evidence', lang)}**", "", *[f"- “{quote}”" for quote in item["evidence"]], ""]
-    if item.get("missed"):
-        missed = item["missed"] if isinstance(item["missed"], list) else [item["missed"]]
-        lines += [f"**{t('report.missed', lang)}**", "", *[f"- {point}" for point in missed], ""]
+    for key in ("unclear", "missed"):
+        if item.get(key):
+            points = item[key] if isinstance(item[key], list) else [item[key]]
+            lines += [f"**{t('report.' + key, lang)}**", "", *[f"- {point}" for point in points], ""]
+    wrong = item.get("misconception")
+    if isinstance(wrong, dict) and wrong.get("correction"):
+        lines += [f"**{t('report.misconception', lang)}**", ""]
+        if wrong.get("evidence"):
+            lines += [f"- “{wrong['evidence']}”"]
+        lines += [f"- {t('report.correction', lang)}: {wrong['correction']}", ""]
     for key, label in (("feedback", "report.feedback"), ("better_answer", "report.better_answer")):
         if item.get(key):
             lines += [f"**{t(label, lang)}**", "", str(item[key]), ""]

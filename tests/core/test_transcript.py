@@ -114,3 +114,17 @@ def test_english_labels_and_no_report_section_before_the_end():
     data = transcript_json(history, None)
     assert data["report"] is None and data["session"]["created_at"] == "2026-11-26T12:20:24Z"
     assert [m["status"] for m in data["messages"]] == ["complete", "incomplete"]
+
+
+def test_markdown_report_names_each_point_with_the_candidates_words_and_the_correction(finished):
+    def render(history, report):
+        item = {**report.per_question[0], "covered": [{"point": "组件化", "evidence": ["负责过组件库"]}],
+                "unclear": ["性能优化"], "missed": ["工程化"],
+                "misconception": {"claim": "c", "evidence": "负责过组件库", "correction": "组件库不等于组件化设计。"}}
+        report.per_question = [item]
+        return transcript_markdown(history, report, "zh-CN")
+
+    text = finished(render).split(f"### {t('report.per_question')}")[1]
+    assert f"**{t('report.covered')}**\n\n- 组件化: “负责过组件库”\n" in text
+    assert f"**{t('report.unclear')}**\n\n- 性能优化\n" in text and f"**{t('report.missed')}**\n\n- 工程化\n" in text
+    assert f"- {t('report.correction')}: 组件库不等于组件化设计。" in text
