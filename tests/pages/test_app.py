@@ -543,7 +543,7 @@ def test_report_page_shows_each_point_with_the_candidates_words_and_the_correcti
                 "covered": [{"point": "减少直接操作 DOM", "evidence": [answer]}], "unclear": ["批量更新"],
                 "missed": ["key 的作用"],
                 "misconception": {"claim": "虚拟 DOM 一定比直接操作 DOM 快", "evidence": answer,
-                                  "correction": "虚拟 DOM 多了一层 diff 开销，好处是批量更新和可维护性，并不总是更快。"}}
+                                  "correction": "虚拟 DOM 多了一层 diff 开销，好处是批量更新，并不总是更快。"}}
         stored.per_question = [*stored.per_question[:-1], item]
         db.add(stored)
         db.commit()
@@ -551,7 +551,8 @@ def test_report_page_shows_each_point_with_the_candidates_words_and_the_correcti
     at.switch_page("app_pages/report.py").run()
     ok(at)
     shown = texts(at)
-    assert "讲到的要点" in shown and "减少直接操作 DOM" in shown and "“虚拟 DOM 通过 diff 算法减少真实 DOM 操作。”" in shown
+    assert "讲到的要点" in shown and "减少直接操作 DOM" in shown
+    assert "“虚拟 DOM 通过 diff 算法减少真实 DOM 操作。”" in shown
     assert "没讲清楚的要点" in shown and "批量更新" in shown and "遗漏要点" in shown and "key 的作用" in shown
     warning = at.warning[0].value
     assert "需要纠正的说法" in warning and "并不总是更快" in warning

@@ -246,7 +246,8 @@ def test_a_wrong_claim_about_what_the_question_asks_is_challenged_without_repeat
 
 
 def test_a_reservation_counts_only_where_the_claim_is_made():
-    wrong = _eval("热 key 把一个节点打满，说明集群整体容量不够了，我会直接扩容，多加几个分片节点把压力分摊开。", HOT_KEY)
+    wrong = _eval("热 key 把一个节点打满，说明集群整体容量不够了，我会直接扩容，多加几个分片节点把压力分摊开。",
+                  HOT_KEY)
     assert wrong.misconception is not None
     right = _eval("扩容把别的 key 分摊开也没用，因为同一个 key 只会落在一个节点上。", HOT_KEY)
     assert right.misconception is None
