@@ -36,6 +36,7 @@ pages = {
     "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", default=True),
     "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:"),
     "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:"),
+    "drill": st.Page(c.PAGE_DRILL, title=c.tr("nav.drill"), icon=":material/fitness_center:"),
 }
 if user.has_any_role(*c.ANALYTICS_ROLES):
     pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:")

@@ -36,6 +36,7 @@ PAGE_CHAT = "app_pages/chat.py"
 PAGE_NEW = "app_pages/new_interview.py"
 PAGE_REPORT = "app_pages/report.py"
 PAGE_ANALYTICS = "app_pages/analytics.py"
+PAGE_DRILL = "app_pages/drill.py"
 ANALYTICS_ROLES = ("staff", "analyst")
 
 
