@@ -290,6 +290,11 @@ def follow_up_texts(action: str, offer, language: str) -> list[str]:
     if action == "simpler":
         return [t.format(question=body) for t in templates("denial" if offer.reason == "denial" else "simpler",
                                                             language)]
+    if (language != "zh-CN" and " " in said and not re.fullmatch(r"[A-Z][\w.+#-]*( [A-Z][\w.+#-]*)*", said)
+            and said.lower() != (offer.probe_term or "").strip().lower()):
+        # The candidate's own words ("lose most users", "we cut first paint from 3.2 s to 1.1 s") rarely fit the
+        # sentence as a noun; quoted, they read as the interviewer repeating what was said. A name stays bare.
+        said = f'"{said}"'
     if offer.reason == "number":
         return [t.format(said=said) for t in templates("number", language)]
     if offer.probe_term and said:

@@ -295,3 +295,27 @@ def test_a_complete_story_in_plain_words_scores_as_well_as_one_with_the_star_lab
     item = question_item(load_banks().get("general-zh-053"))
     plain = drills.judge_answer(question_id="general-zh-053", answer=STORY, item=item)
     assert set(plain.missed) == set() and plain.score >= 3.8
+
+
+def test_english_follow_ups_quote_the_candidates_own_words_and_leave_names_bare():
+    from core.interviewer.listen import Offer
+    from core.interviewer.offline import follow_up_texts
+
+    clause = follow_up_texts("follow_up", Offer("number", "", said="we cut sign-up from 4 minutes to 90 seconds"), "en")
+    assert clause and all('"we cut sign-up from 4 minutes to 90 seconds"' in text for text in clause)
+    # never "About we cut sign-up ...: how did you arrive at that number?"
+    named = follow_up_texts("follow_up", Offer("probe", "What happens when Redis runs out of memory?", said="Redis",
+                                               probe_term="Redis"), "en")
+    assert all('"' not in text and "Redis" in text for text in named)
+    chinese = follow_up_texts("follow_up", Offer("number", "", said="首屏从3.2秒降到1.1秒"), "zh-CN")
+    assert all("首屏从3.2秒降到1.1秒" in text and '"' not in text for text in chinese)
+
+
+def test_a_probe_term_is_never_matched_across_a_clause_break():
+    from core.interviewer.listen import _probe_hits
+
+    mvcc = "Each row keeps a roll pointer; on update the old version goes to the undo log."
+    assert "rolling update" not in [probe.term for _, probe, _ in _probe_hits(mvcc, "How does MVCC work?", "en",
+                                                                              "backend")]
+    deploys = mvcc + " For releases we use a rolling update behind the load balancer."
+    assert "rolling update" in [said for _, _, said in _probe_hits(deploys, "How does MVCC work?", "en", "backend")]
