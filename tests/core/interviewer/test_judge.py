@@ -319,3 +319,13 @@ def test_a_probe_term_is_never_matched_across_a_clause_break():
                                                                               "backend")]
     deploys = mvcc + " For releases we use a rolling update behind the load balancer."
     assert "rolling update" in [said for _, _, said in _probe_hits(deploys, "How does MVCC work?", "en", "backend")]
+
+
+def test_a_picked_up_phrase_does_not_start_with_the_candidates_connective():
+    from core.interviewer.listen import Offer
+    from core.interviewer.offline import follow_up_texts
+
+    texts = follow_up_texts("follow_up", Offer("number", "", said="因为那个渠道涨了 8%"), "zh-CN")
+    assert all("那个渠道涨了 8%" in text and "因为那个渠道" not in text for text in texts)
+    kept = follow_up_texts("follow_up", Offer("number", "", said="并发量涨到 3 万"), "zh-CN")
+    assert all("并发量涨到 3 万" in text for text in kept)
