@@ -251,7 +251,10 @@ _NEGATED_EN = re.compile(
 REJECTIONS = ("是不够的", "还不够", "远远不够", "并不够", "是不行的", "不行的", "没用的", "是不对的", "是错的",
               "是错误的", "误区", "误解", "不能只", "并不", "不一定", "不等于", "不代表", "not enough", "isn't enough",
               "insufficient", "won't work", "doesn't work", "is wrong", "are wrong", "that's wrong", "myth",
-              "misconception", "not sufficient", "not necessarily", "doesn't mean", "does not mean")
+              "misconception", "not sufficient", "not necessarily", "doesn't mean", "does not mean",
+              # advice against it ("要避免注册数、累计用户这类虚荣指标")
+              "要避免", "应该避免", "应当避免", "避免用", "避免选", "不要用", "不要选", "虚荣指标", "should avoid",
+              "vanity metric", "steer clear")
 DENIALS = re.compile(
     r"(没有?(遇到|碰到|经历|发生)过|从来?没有?(遇到|碰到|经历|发生|有过|和|跟|与|什么)|没什么(冲突|矛盾|分歧)|"
     r"基本(上)?没有?(遇到|碰到|经历|发生|有过|过|什么(冲突|矛盾|分歧))|没怎么(遇到|有过)|"
@@ -784,7 +787,12 @@ def _implied(part: tx.Term, context: Sequence[_Sentence], spec: QuestionSpec) ->
 def _own_subject(sentence: _Sentence, cue: Sequence[tx.Term], spec: QuestionSpec) -> bool:
     """The sentence names something the question asks about, other than the cue's own parts."""
     cue_words = signature_words(" ".join(part.text for part in cue))
-    return bool((signature_words(sentence.words) & spec.question_signature) - cue_words)
+    if (signature_words(sentence.words) & spec.question_signature) - cue_words:
+        return True
+    # Names with digits (L1 vs L2, HTTP/1.1 vs HTTP/2) carry no signature but are what such questions contrast.
+    cue_keys = {key for part in cue for key in part.keys}
+    named = {t.key for t in sentence.tokens if _DIGIT.search(t.key) and not t.key.isdigit()}
+    return bool(named & {t.key for t in spec.question_tokens} - cue_keys)
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------------

@@ -329,3 +329,16 @@ def test_a_picked_up_phrase_does_not_start_with_the_candidates_connective():
     assert all("那个渠道涨了 8%" in text and "因为那个渠道" not in text for text in texts)
     kept = follow_up_texts("follow_up", Offer("number", "", said="并发量涨到 3 万"), "zh-CN")
     assert all("并发量涨到 3 万" in text for text in kept)
+
+
+def test_advice_against_a_misconception_is_not_challenged_as_asserting_it():
+    from core import drills
+    from core.interviewer.bank import load_banks
+    from core.interviewer.workflow import question_item
+
+    item = question_item(load_banks().get("product-zh-011"))  # 北极星指标
+    advice = ("北极星应该是商业结果的领先指标，直接盯收入容易短视。要避免注册数、下载量、累计用户这类虚荣指标，"
+              "它们只涨不跌，看着好看，却反映不出用户是否真的获得了价值。")
+    assert "misconception" not in drills.judge_answer(question_id="product-zh-011", answer=advice, item=item).flags
+    wrong = "北极星我会直接看累计用户，用户越多说明产品越成功。"
+    assert "misconception" in drills.judge_answer(question_id="product-zh-011", answer=wrong, item=item).flags
