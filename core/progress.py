@@ -21,6 +21,7 @@ from sqlmodel import Field, SQLModel
 from core.db import get_engine, session_scope
 from core.display import time_zone
 from core.models import DIMENSIONS, DrillAttempt, InterviewSession, Report, UTCDateTime, utcnow
+from core.sessions import InvalidInput
 
 DEFAULT_WEEKS = 12  # practice-per-week bars shown
 MAX_WEEKS = 104
@@ -28,8 +29,8 @@ MAX_ITEMS = 20  # weak points / topics listed at most
 Status = Literal["covered", "unclear", "missed"]
 
 
-class InvalidTimeZone(ValueError):
-    """The time zone named for the weekly counts is not an IANA zone."""
+class InvalidTimeZone(InvalidInput):
+    """The time zone named for the weekly counts is not an IANA zone (clients answer it like any bad input)."""
 
     def __init__(self, name: str) -> None:
         super().__init__(f"未知时区 {name!r}（例如 Asia/Shanghai） / "
