@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 from urllib.parse import quote
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Query, Response
 
@@ -19,13 +20,16 @@ from core.db import get_engine
 from core.models import LANGUAGES
 
 router = APIRouter(prefix=API_PREFIX, tags=["progress"])
+# The zones this server knows: the schema lists them, core checks them (a short 422, not a 600-name message).
+TIME_ZONES = sorted(available_timezones())
 PDF_RESPONSE = {200: {"content": {"application/pdf": {}}, "description": "the report as an A4 PDF"}}
 
 
 @router.get("/me/progress", response_model=progress.ProgressPublic, responses=errors(*AUTH_ERRORS))
 async def my_progress(
     user: CurrentUser,
-    tz: Annotated[str | None, Query(max_length=64, description="IANA zone of the weeks")] = None,
+    tz: Annotated[str | None, Query(description="IANA zone of the weeks (default Asia/Shanghai)",
+                                    json_schema_extra={"enum": TIME_ZONES})] = None,
     weeks: Annotated[int, Query(ge=1, le=progress.MAX_WEEKS, description="weeks of practice counts")] = 12,
 ) -> progress.ProgressPublic:
     """Your scores over time, practice per week, the key points and questions you miss most (interviews and
