@@ -9,8 +9,11 @@ decision is not "covered"; once covered again it moves to the improved list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from statistics import mean
 from typing import Literal
 
@@ -103,14 +106,38 @@ class ProgressPublic(SQLModel):
 
 
 # One answer to one question: from a report's per-question entry or from a drill attempt.
-@dataclass
+@dataclass(frozen=True)
 class _Answer:
     question_id: str | None
     question: str
     stage: str
     score: float
     when: datetime
-    statuses: dict[str, Status] = field(default_factory=dict)
+    statuses: tuple[tuple[str, Status], ...] = ()
+
+
+# A key point's running counts while the answers are read in order.
+@dataclass
+class _PointTally:
+    point: str
+    answer: _Answer
+    times_missed: int = 0
+    times_covered: int = 0
+    last_status: Status = "missed"
+
+    def public(self) -> PointProgress:
+        return PointProgress(point=self.point, question_id=self.answer.question_id, question=self.answer.question,
+                             stage=self.answer.stage, times_missed=self.times_missed,
+                             times_covered=self.times_covered, last_status=self.last_status,
+                             last_seen=self.answer.when, drillable=is_drillable(self.answer.question_id))
+
+
+# A report's answers, keyed by (session id, report updated_at): a report is read from JSON once per version, so a
+# page showing 200 interviews decodes only the reports written since it was last shown.
+_REPORT_ANSWERS: OrderedDict[tuple[str, datetime], tuple[_Answer, ...]] = OrderedDict()
+_REPORT_ANSWERS_MAX = 20_000
+_REPORT_ANSWERS_LOCK = threading.Lock()
+_ID_CHUNK = 500  # ids per IN (...) query
 
 
 def get_progress(*, owner: str, engine: Engine | None = None, tz: str | None = None,
@@ -124,11 +151,12 @@ def get_progress(*, owner: str, engine: Engine | None = None, tz: str | None = N
         reports = db.execute(
             select(InterviewSession.id, InterviewSession.title, InterviewSession.target_position,
                    InterviewSession.field, InterviewSession.language, Report.created_at, Report.overall,
-                   Report.dimensions, Report.per_question)
+                   Report.dimensions, Report.updated_at)
             .join(Report, Report.session_id == InterviewSession.id)
             .where(InterviewSession.owner == owner)
             .order_by(Report.created_at, InterviewSession.id)
         ).all()
+        report_answers = _answers_of_reports(db, [(row[0], row[8], row[5]) for row in reports])
         started = db.execute(
             select(InterviewSession.created_at)
             .where(InterviewSession.owner == owner, InterviewSession.message_count > 1)
@@ -140,10 +168,11 @@ def get_progress(*, owner: str, engine: Engine | None = None, tz: str | None = N
             .order_by(DrillAttempt.created_at, DrillAttempt.id)
         ).all()
     scores = [_score_point(row) for row in reports]
-    answers = sorted([a for row in reports for a in _report_answers(row)] + [_drill_answer(row) for row in drills],
-                     key=lambda a: a.when)
-    points = _point_progress(answers)
+    answers = sorted([*report_answers, *(_drill_answer(row) for row in drills)], key=lambda a: a.when)
+    points = _point_tallies(answers)
     overalls = [s.overall for s in scores]
+    improved = sorted((p for p in points if p.last_status == "covered" and p.times_missed),
+                      key=lambda p: p.answer.when, reverse=True)
     return ProgressPublic(
         interviews_started=len(started), interviews_completed=len(scores), drill_attempts=len(drills),
         latest_overall=overalls[-1] if overalls else None, best_overall=max(overalls) if overalls else None,
@@ -152,12 +181,32 @@ def get_progress(*, owner: str, engine: Engine | None = None, tz: str | None = N
         if scores else {},
         scores=scores,
         weeks=_weekly_counts(started, [row.created_at for row in drills], zone_name, weeks, now or utcnow()),
-        weak_points=_weakest(points)[:MAX_ITEMS],
-        improved_points=sorted((p for p in points if p.last_status == "covered" and p.times_missed),
-                               key=lambda p: p.last_seen, reverse=True)[:MAX_ITEMS],
+        weak_points=[p.public() for p in _weakest(points)[:MAX_ITEMS]],
+        improved_points=[p.public() for p in improved[:MAX_ITEMS]],
         weak_topics=_topic_progress(answers)[:MAX_ITEMS],
         time_zone=zone_name,
     )
+
+
+def _answers_of_reports(db, reports: list[tuple[str, datetime, datetime]]) -> list[_Answer]:
+    """The answers of these reports ((session id, updated_at, finished at)), decoding only uncached versions."""
+    with _REPORT_ANSWERS_LOCK:
+        cached = {(sid, updated): _REPORT_ANSWERS.get((sid, updated)) for sid, updated, _ in reports}
+    missing = {sid: (updated, finished) for sid, updated, finished in reports if cached[(sid, updated)] is None}
+    ids = list(missing)
+    for start in range(0, len(ids), _ID_CHUNK):
+        rows = db.execute(select(Report.session_id, Report.updated_at, Report.per_question)
+                          .where(Report.session_id.in_(ids[start:start + _ID_CHUNK]))).all()
+        for sid, updated, per_question in rows:
+            if updated != missing[sid][0]:  # rewritten meanwhile: read it again next time
+                continue
+            answers = _report_answers(per_question, missing[sid][1])
+            cached[(sid, updated)] = answers
+            with _REPORT_ANSWERS_LOCK:
+                _REPORT_ANSWERS[(sid, updated)] = answers
+                while len(_REPORT_ANSWERS) > _REPORT_ANSWERS_MAX:
+                    _REPORT_ANSWERS.popitem(last=False)
+    return [a for answers in cached.values() if answers for a in answers]
 
 
 def _score_point(row) -> ScorePoint:
@@ -179,33 +228,38 @@ def _names(values) -> list[str]:
     return names
 
 
-def _statuses(stored: dict) -> dict[str, Status]:
+def _statuses(stored: dict) -> tuple[tuple[str, Status], ...]:
     statuses: dict[str, Status] = {}
     for status in ("covered", "unclear", "missed"):  # one decision per point; a later list never overrides
         for name in _names(stored.get(status)):
             statuses.setdefault(name, status)
-    return statuses
+    return tuple(statuses.items())
 
 
-def _report_answers(row) -> list[_Answer]:
-    finished, per_question = row[5], row[8] or []
-    return [
+def _report_answers(per_question: list | None, finished: datetime) -> tuple[_Answer, ...]:
+    return tuple(
         _Answer(question_id=entry.get("question_id"), question=str(entry.get("question") or ""),
                 stage=str(entry.get("stage") or ""), score=float(entry.get("score") or 0), when=finished,
                 statuses=_statuses(entry))
-        for entry in per_question
+        for entry in per_question or []
         if isinstance(entry, dict) and str(entry.get("answer") or "").strip()  # an unanswered question is no answer
-    ]
+    )
 
 
 def _drill_answer(row) -> _Answer:
-    from core.drills import question_text
-
     question_id, stage, score, result, created = row
-    return _Answer(question_id=question_id, question=question_text(question_id), stage=stage, score=float(score),
+    return _Answer(question_id=question_id, question=_question_text(question_id), stage=stage, score=float(score),
                    when=created, statuses=_statuses(result or {}))
 
 
+@lru_cache(maxsize=4096)
+def _question_text(question_id: str) -> str:
+    from core.drills import question_text
+
+    return question_text(question_id)
+
+
+@lru_cache(maxsize=4096)
 def is_drillable(question_id: str | None) -> bool:
     """A bank question of a stage the question drill offers."""
     from core.drills import DRILL_STAGES
@@ -223,46 +277,44 @@ def _question_key(answer: _Answer) -> str:
     return answer.question_id or f"text:{answer.question}"
 
 
-def _point_progress(answers: list[_Answer]) -> list[PointProgress]:
+def _point_tallies(answers: list[_Answer]) -> list[_PointTally]:
     """Every key point the candidate was judged on, with its counts and latest decision (answers oldest first)."""
-    found: dict[tuple[str, str], PointProgress] = {}
+    found: dict[tuple[str, str], _PointTally] = {}
     for answer in answers:
-        for name, status in answer.statuses.items():
-            key = (_question_key(answer), name)
-            progress = found.get(key)
-            if progress is None:
-                progress = found[key] = PointProgress(
-                    point=name, question_id=answer.question_id, question=answer.question, stage=answer.stage,
-                    times_missed=0, times_covered=0, last_status=status, last_seen=answer.when,
-                    drillable=is_drillable(answer.question_id))
+        question = _question_key(answer)
+        for name, status in answer.statuses:
+            tally = found.get((question, name))
+            if tally is None:
+                tally = found[(question, name)] = _PointTally(point=name, answer=answer)
             if status == "covered":
-                progress.times_covered += 1
+                tally.times_covered += 1
             else:
-                progress.times_missed += 1
-            progress.last_status, progress.last_seen = status, answer.when
+                tally.times_missed += 1
+            tally.last_status, tally.answer = status, answer
     return list(found.values())
 
 
-def _weakest(points: list[PointProgress]) -> list[PointProgress]:
+def _weakest(points: list[_PointTally]) -> list[_PointTally]:
     weak = [p for p in points if p.last_status != "covered"]
     # Missed most often first; then missed outright before merely unclear; then the most recent.
-    return sorted(weak, key=lambda p: (-p.times_missed, p.last_status != "missed", -p.last_seen.timestamp()))
+    return sorted(weak, key=lambda p: (-p.times_missed, p.last_status != "missed", -p.answer.when.timestamp()))
 
 
 def _topic_progress(answers: list[_Answer]) -> list[TopicProgress]:
     grouped: dict[str, list[_Answer]] = {}
     for answer in answers:
         grouped.setdefault(_question_key(answer), []).append(answer)
-    topics = []
+    summaries = []
     for group in grouped.values():
         last = group[-1]
-        topics.append(TopicProgress(
-            question_id=last.question_id, question=last.question, stage=last.stage, attempts=len(group),
-            average_score=round(mean(a.score for a in group), 1), last_score=round(last.score, 1),
-            points_missed=sum(1 for s in last.statuses.values() if s != "covered"), last_seen=last.when,
-            drillable=is_drillable(last.question_id)))
+        summaries.append((round(mean(a.score for a in group), 1), len(group), last))
     # Lowest average first; of equals, the one answered most often (a persistent gap) and then the latest.
-    return sorted(topics, key=lambda t: (t.average_score, -t.attempts, -t.last_seen.timestamp()))
+    summaries.sort(key=lambda s: (s[0], -s[1], -s[2].when.timestamp()))
+    return [TopicProgress(question_id=last.question_id, question=last.question, stage=last.stage, attempts=attempts,
+                          average_score=average, last_score=round(last.score, 1),
+                          points_missed=sum(1 for _, status in last.statuses if status != "covered"),
+                          last_seen=last.when, drillable=is_drillable(last.question_id))
+            for average, attempts, last in summaries[:MAX_ITEMS]]
 
 
 def _week_start(moment: datetime, zone) -> date:

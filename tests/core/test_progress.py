@@ -136,3 +136,19 @@ def test_one_candidate_never_sees_another_s_practice(engine):
 def test_an_unknown_time_zone_is_refused_with_a_clear_message(engine):
     with pytest.raises(progress.InvalidTimeZone, match="Asia/Shanghai"):
         progress.get_progress(owner="alice", engine=engine, tz="Mars/Olympus")
+
+
+def test_a_rewritten_report_is_read_again(engine):
+    """Reports are decoded once per version: a regenerated report (new updated_at) shows its new decisions."""
+    session_id = finished_interview(engine, when=NOW - timedelta(days=3), overall=40, per_question=[
+        acid_entry(score=1.0, covered=[], missed=["一致性"])])
+    assert [p.point for p in progress.get_progress(owner="alice", engine=engine).weak_points] == ["一致性"]
+    with session_scope(engine) as db:
+        report = db.get(Report, session_id)
+        report.per_question = [acid_entry(score=4.0, covered=["一致性"], missed=["隔离性"])]
+        report.updated_at = NOW
+        db.add(report)
+        db.commit()
+    result = progress.get_progress(owner="alice", engine=engine)
+    assert [p.point for p in result.weak_points] == ["隔离性"]
+    assert result.weak_topics[0].last_score == 4.0
