@@ -57,7 +57,8 @@ def score_chart(data: progress.ProgressPublic) -> None:
         "height": 260,
         "mark": {"type": "line", "point": True, "interpolate": "monotone"},
         "encoding": {
-            "x": {"field": "when", "type": "temporal", "title": c.tr("progress.date")},
+            "x": {"field": "when", "type": "temporal", "title": c.tr("progress.date"),
+                  "axis": {"format": "%m-%d", "tickCount": {"interval": "day", "step": 1}, "labelOverlap": True}},
             "y": {"field": "score", "type": "quantitative", "scale": {"domain": [0, 100]},
                   "title": c.tr("report.score")},
             "color": {"field": "series", "type": "nominal", "title": c.tr("progress.series"),
@@ -86,7 +87,7 @@ def weekly_chart(data: progress.ProgressPublic) -> None:
             "y": {"field": "count", "type": "quantitative", "title": c.tr("progress.count"),
                   "axis": {"tickMinStep": 1}},
             "color": {"field": "kind", "type": "nominal", "title": c.tr("progress.kind"),
-                      "scale": {"range": ["#4f46e5", "#f59e0b"]}},
+                      "scale": {"domain": list(kinds.values()), "range": ["#4f46e5", "#f59e0b"]}},
             "tooltip": [{"field": "week", "title": c.tr("progress.week")},
                         {"field": "kind", "title": c.tr("progress.kind")},
                         {"field": "count", "title": c.tr("progress.count")}],
