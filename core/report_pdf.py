@@ -53,7 +53,7 @@ QUOTE_BACKGROUND = colors.HexColor("#f3f4f6")
 WARNING_BACKGROUND = colors.HexColor("#fef3c7")
 MAX_ANSWER_CHARS = 4000  # an answer is at most this long already; the cap keeps a bad row from a 100-page PDF
 # CJK ideographs, kana, hangul, fullwidth forms and CJK punctuation: the characters Helvetica cannot draw.
-_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f\u201c\u201d]+")
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f]+")
 pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
 
 
