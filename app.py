@@ -37,6 +37,8 @@ pages = {
     "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:"),
     "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:"),
     "drill": st.Page(c.PAGE_DRILL, title=c.tr("nav.drill"), icon=":material/fitness_center:"),
+    # Everyone who practises (staff demoing too) sees their own progress and nobody else's.
+    "progress": st.Page(c.PAGE_PROGRESS, title=c.tr("nav.progress"), icon=":material/trending_up:"),
 }
 if user.has_any_role(*c.ANALYTICS_ROLES):
     pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:")

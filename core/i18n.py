@@ -354,6 +354,71 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "analytics.demo_done": {"zh-CN": "已创建 {n} 场演示面试。", "en": "Created {n} demo interviews."},
     # --- end analytics page ---
+    # --- my progress page and the printable report (keys "progress.*", "pdf.*") ---
+    "nav.progress": {"zh-CN": "我的进步", "en": "My progress"},
+    "progress.title": {"zh-CN": "我的进步", "en": "My progress"},
+    "progress.caption": {
+        "zh-CN": "只有你自己能看到这里的数据：历次面试得分、每周练习量，以及最常漏掉的要点。",
+        "en": "Only you can see this: your interview scores over time, practice per week and the points you miss most.",
+    },
+    "progress.empty": {
+        "zh-CN": "还没有练习记录。完成一场模拟面试或做几道单题练习，这里就会显示你的得分变化和需要加强的要点。",
+        "en": "Nothing here yet. Finish a mock interview or answer a few drill questions, and this page will show "
+              "how your scores move and which points to work on.",
+    },
+    "progress.start_interview": {"zh-CN": "开始一场模拟面试", "en": "Start a mock interview"},
+    "progress.open_drills": {"zh-CN": "去做单题练习", "en": "Practise single questions"},
+    "progress.completed": {"zh-CN": "完成面试", "en": "Interviews finished"},
+    "progress.drills": {"zh-CN": "单题练习", "en": "Drill answers"},
+    "progress.latest": {"zh-CN": "最近一次得分", "en": "Latest score"},
+    "progress.best": {"zh-CN": "最高得分", "en": "Best score"},
+    "progress.change_help": {"zh-CN": "与第一场面试相比", "en": "Compared with your first interview"},
+    "progress.scores_title": {"zh-CN": "得分变化", "en": "Scores over time"},
+    "progress.scores_none": {
+        "zh-CN": "完成第一场面试后，这里会画出综合得分和五个维度的变化。",
+        "en": "Finish your first interview to see your overall and dimension scores here.",
+    },
+    "progress.series": {"zh-CN": "指标", "en": "Measure"},
+    "progress.date": {"zh-CN": "日期", "en": "Date"},
+    "progress.interview": {"zh-CN": "面试", "en": "Interview"},
+    "progress.weekly_title": {"zh-CN": "每周练习", "en": "Practice per week"},
+    "progress.week": {"zh-CN": "周（从周一起）", "en": "Week (from Monday)"},
+    "progress.count": {"zh-CN": "次数", "en": "Count"},
+    "progress.kind": {"zh-CN": "类型", "en": "Kind"},
+    "progress.kind_interviews": {"zh-CN": "模拟面试", "en": "Interviews"},
+    "progress.kind_drills": {"zh-CN": "单题练习", "en": "Drill answers"},
+    "progress.weak_title": {"zh-CN": "最常漏掉的要点", "en": "Points you miss most"},
+    "progress.weak_caption": {
+        "zh-CN": "来自面试报告和单题练习的逐条判断；某个要点在最近一次回答里讲清楚了，就会移到“已经补上”。",
+        "en": "From the point-by-point decisions in your reports and drills; once your latest answer covers a point, "
+              "it moves to \u201cnow covered\u201d.",
+    },
+    "progress.weak_none": {
+        "zh-CN": "目前没有待补的要点，继续保持！",
+        "en": "No open gaps right now. Keep it up!",
+    },
+    "progress.missed_times": {"zh-CN": {"other": "漏掉 {n} 次"},
+                              "en": {"one": "missed once", "other": "missed {n} times"}},
+    "progress.covered_times": {"zh-CN": {"other": "讲到 {n} 次"},
+                              "en": {"one": "covered once", "other": "covered {n} times"}},
+    "progress.last_missed": {"zh-CN": "最近一次：没有谈到", "en": "Latest answer: not mentioned"},
+    "progress.last_unclear": {"zh-CN": "最近一次：提到但没讲清", "en": "Latest answer: mentioned, not explained"},
+    "progress.improved_title": {"zh-CN": "已经补上的要点", "en": "Now covered"},
+    "progress.topics_title": {"zh-CN": "得分最低的题目", "en": "Your weakest questions"},
+    "progress.topic_line": {
+        "zh-CN": "平均 {avg}/5 · 最近 {last}/5 · 答过 {n} 次",
+        "en": "average {avg}/5 · latest {last}/5 · answered {n}×",
+    },
+    "progress.drill": {"zh-CN": "练这道题", "en": "Drill this question"},
+    "progress.drill_unavailable": {
+        "zh-CN": "单题练习页面暂未开放，可通过 API 练习这道题：{id}",
+        "en": "The drill page is not available yet; this question can be drilled through the API: {id}",
+    },
+    "progress.in_question": {"zh-CN": "所在题目：{question}", "en": "In: {question}"},
+    "report.download_pdf": {"zh-CN": "下载 PDF 报告", "en": "Download PDF report"},
+    "pdf.date": {"zh-CN": "面试时间", "en": "Date"},
+    "pdf.footer": {"zh-CN": "{app} · 模拟面试报告 · 第 {page} 页", "en": "{app} · mock-interview report · page {page}"},
+    # --- end my progress page and the printable report ---
 }
 
 

@@ -37,6 +37,7 @@ PAGE_NEW = "app_pages/new_interview.py"
 PAGE_REPORT = "app_pages/report.py"
 PAGE_ANALYTICS = "app_pages/analytics.py"
 PAGE_DRILL = "app_pages/drill.py"
+PAGE_PROGRESS = "app_pages/progress.py"
 ANALYTICS_ROLES = ("staff", "analyst")
 
 

@@ -61,5 +61,10 @@ def nav_paths(at: AppTest) -> set[str]:
     return {info.get("url_pathname", "") for info in at._registered_pages.values()}
 
 
+def page_links(at: AppTest) -> list[tuple[str, str, str]]:
+    """(label, page url path, query string) of every st.page_link on the page."""
+    return [(link.proto.label, link.proto.page, link.proto.query_string) for link in at.get("page_link")]
+
+
 def db_scope():
     return session_scope(get_engine())

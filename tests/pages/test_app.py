@@ -524,7 +524,7 @@ def test_report_page_shows_score_dimensions_feedback_and_downloads(app_env):
     assert "优势" in shown and "改进建议" in shown and "逐题反馈" in shown
     assert len(at.expander) == len(report.per_question)
     downloads = at.get("download_button")
-    assert len(downloads) == 2
+    assert [d.proto.label for d in downloads] == ["下载 PDF 报告", "下载 Markdown", "下载 JSON"]
     assert "zm_report_regenerate" in [b.key for b in at.button]
 
     at.button(key="zm_report_regenerate").click().run()
