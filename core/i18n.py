@@ -11,6 +11,7 @@ from core.models import utcnow
 
 LANGUAGES = {"zh-CN": "中文", "en": "English"}
 _BABEL_LOCALES = {"zh-CN": "zh_Hans_CN", "en": "en"}
+BABEL_LOCALES = _BABEL_LOCALES  # for pages that format dates with Babel themselves
 
 # key -> {language: text}. Plural entries are dicts keyed by Babel's plural category ("one", "other").
 CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
@@ -354,6 +355,14 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "analytics.demo_done": {"zh-CN": "已创建 {n} 场演示面试。", "en": "Created {n} demo interviews."},
     # --- end analytics page ---
+    # --- UX polish (issue 15: finished chat, sidebar cards, analytics headers, welcome) ---
+    "chat.report_ready": {
+        "zh-CN": "面试已结束，报告已生成：总分、各维度得分和逐题点评。",
+        "en": "The interview is over and your report is ready: overall score, dimensions and feedback per question.",
+    },
+    "chat.report_cta": {"zh-CN": "查看报告", "en": "View report"},
+    "sidebar.started_at": {"zh-CN": "{time} 开始", "en": "started {time}"},
+    # --- end UX polish ---
 }
 
 
