@@ -14,6 +14,7 @@ from core.ratelimit import RateLimited
 from ui import common as c
 from ui.forms import render_new_interview_form
 from ui.sidebar import escape_markdown
+from ui.welcome import render_welcome
 
 AVATARS = {"assistant": ":material/support_agent:", "user": ":material/person:"}
 
@@ -155,7 +156,7 @@ def scroll_to_end() -> None:
 
 if not ctx.session_id:
     st.title(c.tr("new.title"))
-    st.info(c.tr("chat.no_session"), icon=":material/info:")
+    render_welcome()  # no session open means none at all: a first visit
     render_new_interview_form()
     st.stop()
 
