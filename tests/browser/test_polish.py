@@ -49,14 +49,17 @@ def account(app_url, app_settings):
 
 
 def seed_interview(settings, owner: str, position: str, *, answers: int, level: str = "mid",
-                   language: str = "zh-CN", end: bool = False) -> str:
-    """An interview written through the real services, as the app would have stored it."""
+                   language: str = "zh-CN", end: bool = False, until_stage: str | None = None) -> str:
+    """An interview written through the real services, as the app would have stored it: `answers` answers, or
+    as many as it takes to reach `until_stage`."""
     engine = get_engine(settings.DATABASE_URL)
     info = {"candidate_name": "李小明", "target_position": position, "field": "", "level": level, "language": language}
     session_id = turns.start_interview(owner=owner, info=info, engine=engine, settings=settings).session.id
-    for _ in range(answers):
-        list(turns.run_turn(owner=owner, session_id=session_id, content=ANSWER, engine=engine, settings=settings,
-                            rate_limit=False))
+    for _ in range(60 if until_stage else answers):
+        *_, result = turns.run_turn(owner=owner, session_id=session_id, content=ANSWER, engine=engine,
+                                    settings=settings, rate_limit=False)
+        if result.interview_stage == until_stage:
+            break
     if end:
         turns.end_interview(owner=owner, session_id=session_id, engine=engine, settings=settings)
     return session_id
@@ -94,6 +97,24 @@ def test_finished_chat_opens_at_its_end_and_offers_the_report_at_the_top(app_url
 
     top_button.click()
     expect()(page.get_by_role("heading", name=t("report.title", lang))).to_be_visible()
+
+
+def test_answering_the_last_question_shows_the_end_and_the_report(app_url, app_settings, account, page_1400, shot):
+    seed_interview(app_settings, account, "Java后端开发工程师", answers=0, until_stage="wrap_up")
+    page = page_1400()
+    open_app(page, app_url, account, PASSWORD, "zh-CN")
+    messages = page.get_by_test_id("stChatMessageContent")
+    expect()(messages.nth(16)).to_be_visible()
+    page.evaluate("() => document.querySelector('main.stMain').scrollTo(0, 0)")  # reading back up
+
+    box = page.get_by_test_id("stChatInput").locator("textarea")
+    box.fill("没有其他问题了，谢谢您今天的时间。")
+    box.press("Enter")
+    end_link = page.get_by_role("link", name=t("chat.view_report", "zh-CN"))
+    expect()(end_link).to_be_in_viewport()
+    expect()(page.get_by_test_id("stChatInput")).to_have_count(0)
+    expect()(page.locator(".st-key-zm_report_top button")).to_have_count(1)
+    shot(page, "polish-1-last-answer-zh-CN")
 
 
 @pytest.mark.parametrize(("username", "lang"), [("staff", "zh-CN"), ("analyst", "en")])
