@@ -129,7 +129,7 @@ def render_problem(error: dict | None, has_pending: bool) -> bool:
 
 
 def report_call_to_action(session_id: str) -> None:
-    with st.container(border=True, horizontal=True, vertical_alignment="center", key="zm_report_cta"):
+    with st.container(border=True, horizontal=True, vertical_alignment="center", wrap=False, key="zm_report_cta"):
         st.markdown(f":material/flag: {c.tr('chat.report_ready')}", width="stretch")
         if st.button(c.tr("chat.report_cta"), type="primary", icon=":material/assessment:", key="zm_report_top"):
             c.go_to(c.PAGE_REPORT, session_id)

@@ -358,7 +358,7 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     # --- UX polish (issue 15: finished chat, sidebar cards, analytics headers, welcome) ---
     "chat.report_ready": {
         "zh-CN": "面试已结束，报告已生成：总分、各维度得分和逐题点评。",
-        "en": "The interview is over and your report is ready: overall score, dimensions and feedback per question.",
+        "en": "The interview is over: your report is ready, with scores and feedback on every answer.",
     },
     "chat.report_cta": {"zh-CN": "查看报告", "en": "View report"},
     "sidebar.started_at": {"zh-CN": "{time} 开始", "en": "started {time}"},

@@ -118,7 +118,7 @@ def _card(summary: SessionSummary, *, active: bool, lang: str, now: datetime, tz
             st.button(
                 f"**{escape_markdown(summary.title)}**" if active else escape_markdown(summary.title),
                 key=f"zm_open_{sid}", icon=field_icon(summary.field, summary.target_position), type="tertiary",
-                help=f"{escape_markdown(summary.title)}\n\n{level} · {started}", on_click=c.request_switch,
+                help=f"{escape_markdown(summary.title)}\n\n{level} · {started} · {meta[-1]}", on_click=c.request_switch,
                 args=(sid,), width="stretch", wrap=False,
             )
             # The label is the button's accessible name in the UI language; the CSS shows only the icon.
