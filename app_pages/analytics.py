@@ -110,15 +110,23 @@ def show_charts(frame: pd.DataFrame) -> None:
                      sort=False)
     with right:
         st.subheader(t("analytics.chart_scores", lang))
-        st.bar_chart(stats.score_distribution(frame), x="band", y="sessions", x_label=t("analytics.score", lang),
-                     y_label=sessions_label, sort=False)
+        scores = stats.score_distribution(frame)
+        if scores["sessions"].sum():
+            st.bar_chart(scores, x="band", y="sessions", x_label=t("analytics.score", lang), y_label=sessions_label,
+                         sort=False)
+        else:  # an empty chart with a "0.000000" axis says less than a sentence
+            st.caption(t("analytics.no_scores", lang))
     left, right = st.columns(2)
     with left:
         st.subheader(t("analytics.chart_dimensions", lang))
         dims = stats.dimension_means(frame).assign(
             dimension=lambda f: [t(f"dimension.{d}", lang) for d in f["dimension"]]
         )
-        st.bar_chart(dims, x="dimension", y="mean_score", x_label="", y_label=t("analytics.score", lang), sort=False)
+        if dims["mean_score"].notna().any():
+            st.bar_chart(dims, x="dimension", y="mean_score", x_label="", y_label=t("analytics.score", lang),
+                         sort=False)
+        else:
+            st.caption(t("analytics.no_scores", lang))
     with right:
         st.subheader(t("analytics.table_fields", lang))
         st.dataframe(fields, hide_index=True, column_config={

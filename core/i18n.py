@@ -367,6 +367,9 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Only one day in range ({day}); widen the dates to see a trend.",
     },
     "analytics.day": {"zh-CN": "日期", "en": "Day"},
+    "analytics.no_scores": {
+        "zh-CN": "所选范围内还没有已出报告的面试。", "en": "No interview in range has a report yet.",
+    },
     "analytics.column_help": {"zh-CN": "导出文件中的列名：{name}", "en": "Column name in exports: {name}"},
     "analytics.col.session_id": {"zh-CN": "会话编号", "en": "Session ID"},
     "analytics.col.candidate": {"zh-CN": "候选人（匿名编号）", "en": "Candidate (pseudonym)"},

@@ -12,7 +12,7 @@ from core import auth
 from core.db import get_engine
 from core.i18n import t
 from core.interviewer import turns
-from tests.browser.helpers import expect, log_in
+from tests.browser.helpers import expect, log_in, settle
 
 pytestmark = pytest.mark.browser
 
@@ -125,6 +125,8 @@ def test_staff_and_analysts_land_on_analytics(app_url, app_settings, page_1400, 
     heading = page.get_by_role("heading", name=t("analytics.title", lang))
     expect()(heading).to_be_visible()
     assert "session=" not in page.url
+    expect()(page.get_by_test_id("stDownloadButton")).to_have_count(3)  # drawn down to the exports
+    settle(page)
     shot(page, f"polish-2-landing-{username}-{lang}")
 
     page.reload()  # a reload stays on the analytics page

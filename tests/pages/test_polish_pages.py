@@ -105,7 +105,7 @@ def test_one_day_of_data_is_plain_figures_not_an_empty_chart(two_days, lang, day
     assert any(day in c.value for c in at.caption)
     figures = [(m.label, m.value) for m in at.metric]
     assert figures.count((label, "2")) == 2  # the headline number and the day's figure
-    assert len(at.get("vega_lite_chart")) == 4  # the other charts are still there
+    assert len(at.get("vega_lite_chart")) == 2  # per field and the funnel (no report yet: no score charts)
 
 
 # --- first visit ----------------------------------------------------------------------------------------------------
@@ -142,3 +142,12 @@ def test_the_welcome_goes_once_there_is_an_interview(app_env):
     ok(at)
     assert "欢迎来到职面星火" not in texts(at)
     assert at.text_input(key="zm_new_position")
+
+
+def test_no_reports_yet_says_so_instead_of_two_empty_score_charts(two_days):
+    at = run_analytics("zh-CN")
+    at.date_input(key="analytics_dates").set_value((date(2026, 11, 19), date(2026, 11, 23))).run()
+    ok(at)
+
+    assert [c.value for c in at.caption].count("所选范围内还没有已出报告的面试。") == 2
+    assert len(at.get("vega_lite_chart")) == 3  # per day, per field, the stage funnel
