@@ -11,6 +11,7 @@ from core.models import utcnow
 
 LANGUAGES = {"zh-CN": "中文", "en": "English"}
 _BABEL_LOCALES = {"zh-CN": "zh_Hans_CN", "en": "en"}
+BABEL_LOCALES = _BABEL_LOCALES  # for pages that format dates with Babel themselves
 
 # key -> {language: text}. Plural entries are dicts keyed by Babel's plural category ("one", "other").
 CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
@@ -419,6 +420,74 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     "pdf.date": {"zh-CN": "面试时间", "en": "Date"},
     "pdf.footer": {"zh-CN": "{app} · 模拟面试报告 · 第 {page} 页", "en": "{app} · mock-interview report · page {page}"},
     # --- end my progress page and the printable report ---
+    # --- UX polish (issue 15: finished chat, sidebar cards, analytics headers, welcome) ---
+    "chat.report_ready": {
+        "zh-CN": "面试已结束，报告已生成：总分、各维度得分和逐题点评。",
+        "en": "The interview is over: your report is ready, with scores and feedback on every answer.",
+    },
+    "chat.report_cta": {"zh-CN": "查看报告", "en": "View report"},
+    "sidebar.started_at": {"zh-CN": "{time} 开始", "en": "started {time}"},
+    "analytics.one_day": {
+        "zh-CN": "所选范围内只有 {day} 一天的数据，放宽日期范围即可看到每日趋势。",
+        "en": "Only one day in range ({day}); widen the dates to see a trend.",
+    },
+    "analytics.day": {"zh-CN": "日期", "en": "Day"},
+    "analytics.no_scores": {
+        "zh-CN": "所选范围内还没有已出报告的面试。", "en": "No interview in range has a report yet.",
+    },
+    "analytics.column_help": {"zh-CN": "导出文件中的列名：{name}", "en": "Column name in exports: {name}"},
+    "analytics.col.session_id": {"zh-CN": "会话编号", "en": "Session ID"},
+    "analytics.col.candidate": {"zh-CN": "候选人（匿名编号）", "en": "Candidate (pseudonym)"},
+    "analytics.col.candidate_name": {"zh-CN": "候选人姓名", "en": "Candidate name"},
+    "analytics.col.username": {"zh-CN": "账号", "en": "Username"},
+    "analytics.col.field": {"zh-CN": "领域", "en": "Field"},
+    "analytics.col.target_position": {"zh-CN": "目标岗位", "en": "Target position"},
+    "analytics.col.level": {"zh-CN": "级别", "en": "Level"},
+    "analytics.col.language": {"zh-CN": "面试语言", "en": "Interview language"},
+    "analytics.col.created_at": {"zh-CN": "开始时间", "en": "Started"},
+    "analytics.col.created_date_local": {"zh-CN": "开始日期", "en": "Start date"},
+    "analytics.col.last_activity": {"zh-CN": "最近活动", "en": "Last activity"},
+    "analytics.col.duration_minutes": {"zh-CN": "时长（分钟）", "en": "Duration (min)"},
+    "analytics.col.message_count": {"zh-CN": "消息数", "en": "Messages"},
+    "analytics.col.status": {"zh-CN": "状态代码", "en": "Status"},
+    "analytics.col.status_label": {"zh-CN": "状态", "en": "Status (Chinese label)"},
+    "analytics.col.interview_stage": {"zh-CN": "当前阶段", "en": "Current stage"},
+    "analytics.col.reached_stage": {"zh-CN": "到达的阶段", "en": "Furthest stage"},
+    "analytics.col.is_complete": {"zh-CN": "已完成", "en": "Completed"},
+    "analytics.col.ended_early": {"zh-CN": "提前结束", "en": "Ended early"},
+    "analytics.col.score_overall": {"zh-CN": "总分", "en": "Overall score"},
+    "analytics.col.score_dimension": {"zh-CN": "{dimension}得分", "en": "{dimension} score"},
+    "analytics.col.tokens": {"zh-CN": "Token 用量", "en": "Tokens"},
+    "analytics.col.cost_usd": {"zh-CN": "模型费用 (USD)", "en": "LLM cost (USD)"},
+    "analytics.col.model": {"zh-CN": "模型", "en": "Model"},
+    "welcome.title": {"zh-CN": "欢迎来到职面星火", "en": "Welcome to Zhimian Xinghuo"},
+    "welcome.intro": {
+        "zh-CN": "在这里，你可以和 AI 面试官完整地练一场模拟面试。",
+        "en": "Practise a whole job interview with an AI interviewer, at your own pace.",
+    },
+    "welcome.like": {
+        "zh-CN": "**和真实面试一样**：面试官从开场、自我介绍问到专业技术、项目经历和行为情景，最后留时间给你反问，"
+                 "还会顺着你的回答追问。你只需要打字作答。",
+        "en": "**Like the real thing**: the interviewer starts with a welcome and your self-introduction, moves on to "
+              "technical questions, your projects and behavioural scenarios, leaves time for your own questions, and "
+              "follows up on what you say. You answer by typing.",
+    },
+    "welcome.time": {
+        "zh-CN": "**大约 15–30 分钟**：共 {n} 道主问题；可以随时提前结束，已回答的部分照样生成报告。",
+        "en": "**About 15–30 minutes**: {n} main questions. You can end early and still get a report on what you "
+              "answered.",
+    },
+    "welcome.saved": {
+        "zh-CN": "**自动保存**：每条回答都会保存，关掉页面也不会丢。左侧列表随时可以回到任何一场面试，"
+                 "结束后查看带评分、并引用你原话的报告。",
+        "en": "**Saved as you go**: every answer is kept, even if you close the tab. Pick any interview up again "
+              "from the sidebar, and once it ends, read a scored report that quotes your own answers.",
+    },
+    "welcome.start": {
+        "zh-CN": "在下面填好目标岗位，就可以开始第一场面试。",
+        "en": "Fill in the position you are aiming for below to start your first interview.",
+    },
+    # --- end UX polish ---
 }
 
 

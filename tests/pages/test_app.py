@@ -13,7 +13,7 @@ from core.display import field_icon
 from core.interviewer import turns
 from core.models import InterviewSession, Message, utcnow
 from tests.factories import add_exchange, make_session
-from tests.pages.helpers import chat_texts, db_scope, login, nav_paths, new_app, ok, sidebar_cards, submit_login, texts
+from tests.pages.helpers import chat_texts, db_scope, login, nav_pages, new_app, ok, sidebar_cards, submit_login, texts
 
 
 @pytest.fixture(autouse=True)
@@ -159,9 +159,9 @@ def test_weak_registration_password_is_explained(app_env):
 
 
 def test_candidate_has_no_analytics_page_but_staff_and_analysts_do(app_env):
-    assert "analytics" not in nav_paths(login())
-    assert "analytics" in nav_paths(login("staff", "staff123"))
-    assert "analytics" in nav_paths(login("analyst", "analyst123"))
+    assert "analytics" not in nav_pages(login())
+    assert "analytics" in nav_pages(login("staff", "staff123"))
+    assert "analytics" in nav_pages(login("analyst", "analyst123"))
 
 
 def test_staff_opens_analytics_through_the_navigation(app_env):
