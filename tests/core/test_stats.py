@@ -421,7 +421,8 @@ def test_xlsx_cells_that_look_like_formulas_are_quoted_text_shown_as_typed(db, e
     for position in FORMULAS:
         _stored_position(db, make(db, target_position="占位"), position)
 
-    sheet = load_workbook(io.BytesIO(export_sessions(engine=engine, filters=SessionFilters(), fmt="xlsx").content)).active
+    export = export_sessions(engine=engine, filters=SessionFilters(), fmt="xlsx")
+    sheet = load_workbook(io.BytesIO(export.content)).active
     column = [cell.value for cell in sheet[1]].index("target_position") + 1
     cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
 
