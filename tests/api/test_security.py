@@ -336,3 +336,62 @@ def test_simultaneous_starts_never_exceed_the_session_limit(server):
         stored = conn.execute(text("SELECT count(*) FROM interview_session WHERE owner = 'quota'")).scalar_one()
     assert stored == SESSION_LIMIT
     assert statuses.count(201) == SESSION_LIMIT and statuses.count(409) == 40 - SESSION_LIMIT
+
+
+# --- 12: a crashed worker's session is free again within ~15 s -----------------------------------------------
+
+def test_a_session_left_by_a_killed_worker_is_free_again_within_the_short_lease(tmp_path, fake_llm):
+    from sqlalchemy import select
+
+    from core.db import dispose_engines, get_engine
+    from core.models import InterviewSession, utcnow
+
+    database_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    env = server_env(tmp_path, fake_llm.base_url, DATABASE_URL=database_url, INTERVIEWER_TIMEOUT="120")
+    first = LiveServer(tmp_path, env).start()
+    headers = first.headers("candidate")
+    sid = first.start_session()
+    fake_llm.hang_s = 120
+    fake_llm.fail_next("timeout")  # the model call hangs: the turn holds its lease, the keeper renews it
+    hung = ThreadPoolExecutor(max_workers=1)
+    hung.submit(lambda: httpx.post(f"{first.base_url}/api/v1/chat/sessions/{sid}/messages", headers=headers,
+                                   json={"content": "我做过三年后端开发。"}, timeout=150, trust_env=False))
+    engine = get_engine(database_url)
+
+    def lease_until():
+        with engine.connect() as conn:
+            row = conn.execute(select(InterviewSession.turn_lock_token, InterviewSession.turn_lock_until)
+                               .where(InterviewSession.id == sid)).one()
+        return row[1] if row[0] else None
+
+    try:
+        deadline = time.monotonic() + 30
+        while lease_until() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        taken = lease_until()
+        time.sleep(7)  # past a renewal by the keeper
+        renewed = lease_until()
+        first.process.kill()  # kill -9: the lease is never released
+        first.process.wait()
+        killed_at = utcnow()
+        fake_llm.reset()
+        second = LiveServer(tmp_path, env).start()
+        try:
+            statuses = []
+            while utcnow() < renewed + timedelta(seconds=20):
+                with second.http() as http:
+                    response = http.post(f"/api/v1/chat/sessions/{sid}/messages", headers=headers,
+                                         json={"content": "我负责订单服务的拆分和性能优化。"})
+                statuses.append(response.status_code)
+                if response.status_code != 409:
+                    break
+                time.sleep(0.5)
+        finally:
+            second.stop()
+    finally:
+        hung.shutdown(wait=False, cancel_futures=True)
+        dispose_engines()
+    assert taken is not None and renewed > taken, "the keeper renews a running turn's lease"
+    busy_for = (renewed - killed_at).total_seconds()
+    assert busy_for <= 15.5, f"the session stays busy {busy_for:.0f} s after the crash"
+    assert statuses[-1] == 200, statuses  # and then it is free: the next answer goes through
