@@ -105,6 +105,15 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "zh-CN": "密码强度不足：需为 8–20 位，并包含大写字母、小写字母、数字和特殊字符。",
         "en": "Password too weak: 8–20 characters with upper- and lower-case letters, a digit and a symbol.",
     },
+    # --- security hardening (issue 11): login and registration limits ---
+    "login.err_busy": {
+        "zh-CN": "当前登录的人比较多，请稍等几秒再试。",
+        "en": "A lot of people are signing in right now. Please try again in a few seconds.",
+    },
+    "login.err_throttled": {
+        "zh-CN": "这台设备近期注册的账号过多，请一小时后再试。",
+        "en": "Too many accounts have been created from here recently. Please try again in an hour.",
+    },
     "sidebar.new": {"zh-CN": "新建面试", "en": "New interview"},
     "sidebar.empty": {
         "zh-CN": "还没有面试记录，点击“新建面试”开始练习。", "en": "No interviews yet: start one with “New interview”.",
