@@ -79,20 +79,6 @@ def readable_error(err: Mapping[str, Any], located: bool = True) -> str:
     return f"{where}: {message}" if where else message
 
 
-def create_session(
-    *, db: Session, owner: str, info: dict | InterviewSessionCreate, max_sessions: int | None = None
-) -> InterviewSession:
-    """A new, empty session owned by `owner` (the interviewer adds the plan and welcome)."""
-    info = validate_create(info)
-    check_session_limit(db=db, owner=owner, max_sessions=max_sessions)
-    session = InterviewSession(owner=owner, **info.model_dump())
-    db.add(session)
-    db.flush()
-    remember_last_session(db=db, owner=owner, session_id=session.id)
-    db.commit()
-    return session
-
-
 _COUNT_OWN = select(func.count()).select_from(InterviewSession.__table__).where(
     InterviewSession.__table__.c.owner == bindparam("owner"))
 
@@ -176,11 +162,6 @@ def get_summary(*, db: Session, owner: str, session_id: str) -> SessionSummary:
     return _summary(*row)
 
 
-def list_messages(*, db: Session, owner: str, session_id: str) -> list[Message]:
-    get_session(db=db, owner=owner, session_id=session_id)
-    return list(db.execute(select(Message).where(Message.session_id == session_id).order_by(Message.id)).scalars())
-
-
 def get_history(*, db: Session, owner: str, session_id: str) -> SessionHistory:
     """The session and its messages in order."""
     session = get_session(db=db, owner=owner, session_id=session_id)
@@ -261,25 +242,6 @@ def delete_session(*, db: Session, owner: str, session_id: str) -> None:
     db.execute(delete(InterviewSession).where(InterviewSession.id == session_id, InterviewSession.owner == owner))
     db.commit()
     db.expunge_all()
-
-
-def rename_session(*, db: Session, owner: str, session_id: str, title: str) -> InterviewSession:
-    title = (title or "").strip()
-    if not 1 <= len(title) <= 100:
-        raise InvalidInput("标题需为 1–100 个字符 / title must be 1–100 characters")
-    session = get_session(db=db, owner=owner, session_id=session_id)
-    session.title = title
-    db.add(session)
-    db.commit()
-    return session
-
-
-def touch_session(*, db: Session, owner: str, session_id: str, when: datetime | None = None) -> None:
-    """Mark activity now (moves the session to the top) and remember it as the user's open session."""
-    get_session(db=db, owner=owner, session_id=session_id)
-    db.execute(update(InterviewSession).where(InterviewSession.id == session_id).values(last_activity=when or utcnow()))
-    remember_last_session(db=db, owner=owner, session_id=session_id)
-    db.commit()
 
 
 def open_session(*, db: Session, owner: str, session_id: str) -> None:
