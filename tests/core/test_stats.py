@@ -67,7 +67,7 @@ def test_sessions_frame_has_one_row_per_session_with_report_scores_and_costs(db,
     assert (row["status"], row["status_label"], row["is_complete"]) == ("completed", "已完成", True)
     assert row["score_overall"] == 80 and row["score_knowledge"] == 82 and row["score_fit"] == 90
     assert (row["tokens"], row["cost_usd"], row["model"]) == (1500, pytest.approx(0.0123), "openai/gpt-4o-mini")
-    assert row["message_count"] == 12
+    assert row["message_count"] == 13  # the welcome and six exchanges
     other = frame[frame["session_id"] != done.id].iloc[0]
     assert (other["status"], other["status_label"], other["model"]) == ("in_progress", "进行中", "offline")
     assert other["field"] == "数据分析" and pd.isna(other["score_overall"]) and pd.isna(other["score_logic"])
