@@ -88,3 +88,12 @@ def test_in_english(app_env):
     shown = texts(at)
     assert "Points you miss most" in shown and "Practice per week" in shown
     assert any(label == "Drill this question" for label, _, _ in page_links(at))
+
+
+def test_drills_alone_show_their_missed_points_before_any_interview(app_env):
+    drills.evaluate(owner="candidate", question_id="backend-zh-003", answer=GOOD_ACID)
+    at = progress_page()
+    assert "完成第一场面试后" in at.info[0].value  # no score chart yet
+    assert {m.label: m.value for m in at.metric}["单题练习"] == "1"
+    assert "一致性" in texts(at)
+    assert any(parse_qs(q).get("question") == ["backend-zh-003"] for _, page, q in page_links(at) if page == "drill")
