@@ -54,6 +54,8 @@ def test_scores_weekly_practice_and_missed_points_with_one_click_drills(app_env)
     assert metrics["完成面试"] == "2" and metrics["单题练习"] == "1"
     assert metrics["最近一次得分"].endswith("/100")
     assert len(at.get("vega_lite_chart")) == 2  # scores over time, practice per week
+    averages = next(cap.value for cap in at.caption if cap.value.startswith("最近 2 场各维度平均"))
+    assert "专业知识" in averages and "最需要加强的是" in averages
     shown = texts(at)
     assert "最常漏掉的要点" in shown and "一致性" in shown and "得分最低的题目" in shown
     drills_linked = [parse_qs(query) for label, page, query in page_links(at) if page == "drill"]
