@@ -389,6 +389,10 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Finish your first interview to see your overall and dimension scores here.",
     },
     "progress.series": {"zh-CN": "指标", "en": "Measure"},
+    "progress.dimension_averages": {
+        "zh-CN": "最近 {n} 场各维度平均：{scores}。最需要加强的是**{weakest}**。",
+        "en": "Average over your last {n} interviews: {scores}. The one to work on most: **{weakest}**.",
+    },
     "progress.date": {"zh-CN": "日期", "en": "Date"},
     "progress.interview": {"zh-CN": "面试", "en": "Interview"},
     "progress.weekly_title": {"zh-CN": "每周练习", "en": "Practice per week"},
