@@ -227,6 +227,18 @@ def failed_login(server: Server, username: str, peer: str) -> httpx.Response:
                          headers={"X-Forwarded-For": peer})
 
 
+def test_an_unknown_username_answers_as_slowly_as_a_known_one(server):
+    def timed(username: str, i: int) -> float:
+        began = time.monotonic()
+        assert failed_login(server, username, f"10.60.0.{i}").status_code == 401
+        return time.monotonic() - began
+
+    known = sorted(timed("export" if i % 2 else "quota", i) for i in range(4))
+    unknown = sorted(timed(f"nobody{i}", 10 + i) for i in range(4))
+    # Both pay one bcrypt check (an unknown user is checked against a stand-in hash): no account enumeration.
+    assert unknown[1] > 0.5 * known[1], (unknown, known)
+
+
 def test_a_forged_forwarded_address_does_not_lift_the_failed_login_cap(server):
     for i in range(20):
         assert failed_login(server, "spoofed", f"10.20.{i}.1").status_code == 401
