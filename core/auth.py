@@ -230,11 +230,12 @@ _hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
 
 
 class TooManyAttempts(AuthError):
-    """Too many logins or failures for this account or peer; `retry_after` seconds until one more may run."""
+    """Too many logins or failures for this account or peer; `retry_after` seconds until one more may run;
+    `reason` is "attempts" (this address signs in too often) or "failures" (this account failed too often)."""
 
-    def __init__(self, message: str, retry_after: int = 15 * 60):
+    def __init__(self, message: str, retry_after: int = 15 * 60, reason: str = "failures"):
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after, self.reason = retry_after, reason
 
 
 class AuthBusy(RuntimeError):
@@ -292,7 +293,7 @@ def _locked_out(username: str, client: str) -> TooManyAttempts | None:
     attempt = ratelimit.hit(LOGIN_ATTEMPTS_PER_PEER, "login", client) if client else ratelimit.RateDecision(True)
     if not attempt.allowed:
         return TooManyAttempts(f"登录尝试过于频繁，请 {attempt.retry_after} 秒后再试 / too many login attempts, retry "
-                               f"in {attempt.retry_after} s", attempt.retry_after)
+                               f"in {attempt.retry_after} s", attempt.retry_after, "attempts")
     for rate, keys in ((LOGIN_FAILURES_PER_PEER, ("login-fail", username, peer)),
                        (LOGIN_FAILURES_PER_ACCOUNT, ("login-fail-account", username))):
         if not ratelimit.allowed(rate, *keys):
