@@ -106,6 +106,10 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Password too weak: 8–20 characters with upper- and lower-case letters, a digit and a symbol.",
     },
     # --- security hardening (issue 11): login and registration limits ---
+    "login.err_too_fast": {
+        "zh-CN": "这台设备登录得太频繁了，请一分钟后再试。",
+        "en": "Too many sign-ins from this device. Please try again in a minute.",
+    },
     "login.err_busy": {
         "zh-CN": "当前登录的人比较多，请稍等几秒再试。",
         "en": "A lot of people are signing in right now. Please try again in a few seconds.",
