@@ -24,6 +24,7 @@ from core.models import (
     MessagePublic,
     SessionSummary,
     UserState,
+    forbidden_character,
     utcnow,
 )
 
@@ -88,8 +89,14 @@ def count_sessions(*, db: Session | Connection, owner: str) -> int:
 
 
 def check_session_limit(*, db: Session | Connection, owner: str, max_sessions: int | None) -> None:
-    """SessionLimitReached when `owner` already has `max_sessions` sessions (None: no limit)."""
-    if max_sessions is not None and count_sessions(db=db, owner=owner) >= max_sessions:
+    """SessionLimitReached when `owner` already has `max_sessions` sessions (None: no limit).
+
+    Call it in the transaction that inserts the session: it first locks the owner's row (lock_owner), so the
+    count and the insert are atomic against every other worker's start."""
+    if max_sessions is None:
+        return
+    lock_owner(db=db, owner=owner)
+    if count_sessions(db=db, owner=owner) >= max_sessions:
         raise SessionLimitReached(
             f"最多保留 {max_sessions} 个面试会话，请先删除旧会话 / at most {max_sessions} sessions per user"
         )
@@ -145,7 +152,7 @@ def summarize_session(session: InterviewSession) -> SessionSummary:
 
 def get_session(*, db: Session, owner: str, session_id: str) -> InterviewSession:
     """The session if `owner` owns it; SessionNotFound otherwise."""
-    session = db.get(InterviewSession, session_id) if session_id else None
+    session = db.get(InterviewSession, session_id) if possible_id(session_id) else None
     if session is None or session.owner != owner:
         raise SessionNotFound(session_id)
     return session
@@ -155,7 +162,15 @@ _SUMMARY_OF_ONE = select(*_SUMMARY_COLUMNS).where(
     _SESSION.c.id == bindparam("session_id"), _SESSION.c.owner == bindparam("owner"))
 
 
+def possible_id(session_id: str | None) -> bool:
+    """Whether `session_id` could name a stored session: an id holding a control character (a NUL from a URL) names
+    none, and PostgreSQL would refuse to even compare it."""
+    return bool(session_id) and isinstance(session_id, str) and forbidden_character(session_id) is None
+
+
 def get_summary(*, db: Session, owner: str, session_id: str) -> SessionSummary:
+    if not possible_id(session_id):
+        raise SessionNotFound(session_id)
     row = db.connection().execute(_SUMMARY_OF_ONE, {"session_id": session_id, "owner": owner}).first()
     if row is None:
         raise SessionNotFound(session_id)
@@ -266,6 +281,23 @@ def _upsert_last_open(insert_for_dialect) -> Any:
 
 
 _REMEMBER = {"sqlite": _upsert_last_open(sqlite_insert), "postgresql": _upsert_last_open(postgresql_insert)}
+
+
+def _lock_statement(insert_for_dialect) -> Any:
+    statement = insert_for_dialect(_USER_STATE)
+    return statement.on_conflict_do_update(index_elements=[_USER_STATE.c.owner],
+                                           set_={"updated_at": statement.excluded.updated_at})
+
+
+_LOCK_OWNER = {"sqlite": _lock_statement(sqlite_insert), "postgresql": _lock_statement(postgresql_insert)}
+
+
+def lock_owner(*, db: Session | Connection, owner: str) -> None:
+    """Serialise `owner`'s session creation until the transaction ends: an upsert of their user_state row takes
+    that row's lock on PostgreSQL and the write lock on SQLite, so a count that follows cannot be raced by another
+    worker's insert (40 simultaneous starts with a limit of 5 store 5)."""
+    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    db.execute(_LOCK_OWNER[dialect], {"owner": owner, "last_session_id": None, "updated_at": utcnow()})
 
 
 def last_open_session_id(*, db: Session | Connection, owner: str) -> str | None:
