@@ -44,6 +44,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of every PostgreSQL server process on this machine, by pid (other users included)."""
+    seconds = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[1] in ("postgres", "postmaster"):
+            fields = rest.split()
+            seconds[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU the PostgreSQL processes used since `before` (backends that ended meanwhile are not counted)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in postgres_cpu().items())
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -69,7 +88,7 @@ async def one_turn(ws, answer: str) -> float:
             raise RuntimeError(frame)
 
 
-async def turn_load(server: LiveServer, clients: int, seconds: float) -> tuple[int, list[float], float]:
+async def turn_load(server: LiveServer, clients: int, seconds: float) -> tuple[int, list[float], dict[str, float]]:
     headers = server.headers()
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
@@ -88,11 +107,13 @@ async def turn_load(server: LiveServer, clients: int, seconds: float) -> tuple[i
                 await ws.close()
 
     pid = server.process.pid
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    worker0, pg0, own0, t0 = cpu_seconds(pid), postgres_cpu(), time.process_time(), time.monotonic()
     async with httpx.AsyncClient(base_url=server.base_url, trust_env=False, timeout=60) as http:
         await asyncio.gather(*(client(http) for _ in range(clients)))
     elapsed = time.monotonic() - t0
-    return len(latencies), latencies, (cpu_seconds(pid) - cpu0) / elapsed
+    cores = {"worker": cpu_seconds(pid) - worker0, "postgres": postgres_cpu_since(pg0),
+             "clients": time.process_time() - own0}
+    return len(latencies), latencies, {name: used / elapsed for name, used in cores.items()}
 
 
 async def open_sockets(server: LiveServer, sockets: int, sessions: int) -> None:
@@ -161,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--sockets", type=int, default=2000)
+    parser.add_argument("--sockets", type=int, default=2000, help="0: skip (b)")
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--database", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -173,12 +194,15 @@ def main() -> None:
             ordered = sorted(latencies)
             p50, p99 = statistics.median(ordered), ordered[int(0.99 * (len(ordered) - 1))]
             print(f"    {clients:3d} clients: {count / args.seconds:6.1f} turns/s  p50 {p50 * 1000:6.0f} ms  "
-                  f"p99 {p99 * 1000:6.0f} ms  worker CPU {cpu:.2f} cores")
+                  f"p99 {p99 * 1000:6.0f} ms  CPU (cores): worker {cpu['worker']:.2f}, PostgreSQL "
+                  f"{cpu['postgres']:.2f}, bench clients {cpu['clients']:.2f}; worker CPU per turn "
+                  f"{cpu['worker'] * args.seconds / max(count, 1) * 1000:.1f} ms")
 
     async def sockets(server: LiveServer) -> None:
         await open_sockets(server, args.sockets, args.sessions)
 
-    with_server(args.database, turns)
+    if args.clients:
+        with_server(args.database, turns)
     if args.sockets:
         with_server(args.database, sockets)
 
