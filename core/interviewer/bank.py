@@ -209,7 +209,10 @@ def load_banks(directory: Path | None = None, *, complete: bool = True) -> Quest
 
     `complete` (the default) refuses a bank that is not interview-ready (content_problems without the slow
     evaluator checks, which `python -m core.interviewer.check` and the tests run)."""
-    return _load_banks_cached(Path(directory or DEFAULT_BANK_DIR).resolve(), complete)
+    # The shipped folder is already absolute and resolved: resolving it again costs a few lstat calls (~1 ms on a
+    # busy disk) on each of the dozens of calls a page run makes (every sidebar card's field icon, every turn).
+    resolved = Path(directory).resolve() if directory else DEFAULT_BANK_DIR
+    return _load_banks_cached(resolved, complete)
 
 
 @lru_cache(maxsize=8)
