@@ -10,7 +10,7 @@ from tests.browser.helpers import expect, log_in
 pytestmark = pytest.mark.browser
 
 HELPER_NAMES = {"app", "common", "forms", "login", "sidebar"}
-OUR_PAGES = {t(f"nav.{page}", "zh-CN") for page in ("chat", "new", "report", "analytics")}
+OUR_PAGES = {t(f"nav.{page}", "zh-CN") for page in ("chat", "new", "report", "drill", "progress", "analytics")}
 # Records every label the sidebar navigation ever shows, from before the app's first script run.
 RECORD_NAV = """(() => {
   window.__navLabels = new Set();

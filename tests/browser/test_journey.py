@@ -213,7 +213,7 @@ def test_end_interview_and_read_the_report(app_url, new_page, shot):
     expect()(page.get_by_role("heading", name="面试报告")).to_be_visible()
     expect()(page.get_by_test_id("stMetric")).to_contain_text("综合得分")
     expect()(page.get_by_test_id("stVegaLiteChart")).to_be_visible()
-    expect()(page.get_by_test_id("stDownloadButton")).to_have_count(2)
+    expect()(page.get_by_test_id("stDownloadButton")).to_have_count(3)  # Markdown, JSON, PDF
     page.get_by_test_id("stExpander").first.click()
     shot(page, "14-report")
     with page.expect_download() as download:

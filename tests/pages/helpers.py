@@ -56,6 +56,11 @@ def chat_texts(at: AppTest) -> list[tuple[str, str]]:
     return [(m.name, "\n".join(md.value for md in m.markdown)) for m in at.chat_message]
 
 
+def nav_paths(at: AppTest) -> set[str]:
+    """URL paths of the pages st.navigation registered in the last run (the default page's is empty)."""
+    return {info.get("url_pathname", "") for info in at._registered_pages.values()}
+
+
 def nav_pages(at: AppTest) -> set[str]:
     """Script names (app_pages/<name>.py) of the pages st.navigation registered in the last run (the default page's
     URL path is empty, so paths cannot name it)."""

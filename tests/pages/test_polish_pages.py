@@ -151,3 +151,20 @@ def test_no_reports_yet_says_so_instead_of_two_empty_score_charts(two_days):
 
     assert [c.value for c in at.caption].count("所选范围内还没有已出报告的面试。") == 2
     assert len(at.get("vega_lite_chart")) == 3  # per day, per field, the stage funnel
+
+
+# --- where each role lands --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("username", ["staff", "analyst"])
+def test_staff_and_analysts_land_on_analytics_without_a_session_in_the_url(app_env, username):
+    at = login(username, f"{username}123")
+
+    assert at.title[0].value == "练习数据分析"
+    assert "session" not in at.query_params
+
+
+def test_candidates_land_on_the_chat(app_env):
+    at = login()
+
+    assert at.title[0].value == "新建模拟面试" and not [t for t in at.title if t.value == "练习数据分析"]
