@@ -438,9 +438,3 @@ def merge_llm_report(offline: ReportData, text: LLMReportText, *, model: str) ->
         source="llm",
         model=model,
     )
-
-
-def evidence_is_grounded(report: ReportData) -> bool:
-    """Every evidence quote is an exact substring of that question's answer."""
-    return all(q in e["answer"] for e in report.per_question for q in e["evidence"])
-
