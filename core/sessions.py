@@ -82,7 +82,7 @@ def create_session(
     """A new, empty session owned by `owner` (the interviewer adds the plan and welcome)."""
     info = validate_create(info)
     check_session_limit(db=db, owner=owner, max_sessions=max_sessions)
-    session = InterviewSession(owner=owner, **info.model_dump())
+    session = InterviewSession(owner=owner, **info.model_dump(exclude={"resume_id"}))
     db.add(session)
     db.flush()
     remember_last_session(db=db, owner=owner, session_id=session.id)
