@@ -151,10 +151,24 @@ def numbers_in(text: str) -> list[str]:
     return found
 
 
+# Common technologies the probe bank has no deep-dive questions for, as they are usually written.
+TECH_NAMES = (
+    "Python", "Java", "Go", "Golang", "Rust", "C++", "C#", "JavaScript", "TypeScript", "Kotlin", "Swift", "PHP",
+    "Ruby", "Scala", "SQL", "Shell", "Node.js", "React", "Vue", "Angular", "Next.js", "Webpack", "Vite", "Flutter",
+    "Spring", "Spring Boot", "Spring Cloud", "MyBatis", "Django", "Flask", "FastAPI", "Gin", "Express", ".NET",
+    "MySQL", "PostgreSQL", "Oracle", "SQLite", "MongoDB", "Redis", "Elasticsearch", "ClickHouse", "HBase", "Hive",
+    "Kafka", "RabbitMQ", "RocketMQ", "Pulsar", "Flink", "Spark", "Hadoop", "Airflow", "dbt", "Docker", "Kubernetes",
+    "Helm", "Terraform", "Ansible", "Jenkins", "GitLab CI", "GitHub Actions", "Prometheus", "Grafana", "Nginx",
+    "gRPC", "GraphQL", "Dubbo", "Nacos", "Linux", "AWS", "Azure", "GCP", "PyTorch", "TensorFlow", "scikit-learn",
+    "pandas", "NumPy", "Tableau", "Power BI", "Excel", "Selenium", "Playwright", "JMeter", "Pytest", "JUnit",
+    "Figma", "Axure", "LangChain", "LLM", "RAG", "Transformer", "BERT", "XGBoost",
+)
+
+
 @lru_cache(maxsize=1)
 def lexicon() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """The field lexicon: every technology the probe banks know (both languages), alias → canonical name,
-    longest aliases first."""
+    """The field lexicon: every technology the probe banks know (both languages) and TECH_NAMES, alias →
+    canonical name, longest aliases first."""
     from core.interviewer.content import load_probes
 
     pairs: dict[str, str] = {}
@@ -163,6 +177,8 @@ def lexicon() -> tuple[tuple[re.Pattern[str], str], ...]:
             for alias in (probe.term, *probe.aliases):
                 if alias and len(alias) >= 2:
                     pairs.setdefault(alias.lower(), probe.term)
+    for name in TECH_NAMES:
+        pairs.setdefault(name.lower(), name)
     ordered = sorted(pairs.items(), key=lambda kv: -len(kv[0]))
     return tuple((_term_pattern(alias), term) for alias, term in ordered)
 

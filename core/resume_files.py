@@ -128,12 +128,13 @@ def decode_text(data: bytes) -> str | None:
     return None
 
 
-_MARKDOWN = re.compile(r"^(#{1,6}\s+\S|\s*[-*+]\s+\S.*|\s*\d+\.\s+\S.*)$|\*\*[^*\n]+\*\*|\[[^\]\n]+\]\([^)\n]+\)",
-                       re.MULTILINE)
+_MARKDOWN_MARKUP = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__|\[[^\]\n]+\]\([^)\n]+\)|^```", re.MULTILINE)
 
 
 def _looks_like_markdown(text: str) -> bool:
-    return bool(re.search(r"^#{1,6}\s+\S", text, re.MULTILINE)) or len(_MARKDOWN.findall(text[:20000])) >= 3
+    """Headings, bold or links (bullets alone are plain text too)."""
+    sample = text[:20000]
+    return bool(re.search(r"^#{1,6}\s+\S", sample, re.MULTILINE)) or len(_MARKDOWN_MARKUP.findall(sample)) >= 2
 
 
 def check_docx_archive(data: bytes) -> None:

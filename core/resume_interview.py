@@ -133,6 +133,24 @@ def self_intro_question(parsed: ResumeParsed, language: str) -> str:
             "introduce yourself, pick the one you know best and tell me a bit about it.")
 
 
+def _self_intro_item(parsed: ResumeParsed, language: str) -> dict:
+    """The built-in self-introduction's key points (education, work, strengths) plus the resume's projects."""
+    from core.interviewer.workflow import builtin_item
+
+    base = builtin_item("self_intro", language)
+    names = [p.name for p in parsed.projects[:4]]
+    project_point = {"point": "代表项目" if language == "zh-CN" else "a project of their own",
+                     "synonyms": [*names, *(["项目", "负责", "做过"] if language == "zh-CN" else
+                                           ["project", "built", "worked on"])],
+                     "ask": (f"能具体讲讲“{names[0]}”吗？" if language == "zh-CN"
+                             else f'Could you tell me a little more about "{names[0]}"?'),
+                     "model": None}
+    simpler = ("简单说说你现在在做什么、最拿手的是哪一块就好。" if language == "zh-CN"
+               else "Just tell me what you work on now and what you are best at.")
+    return _item("resume-intro-1", "self_intro", self_intro_question(parsed, language),
+                 [*base["key_points"], project_point], [], simpler, [])
+
+
 def project_question(project: ResumeProject, language: str) -> str:
     role = project.role
     if language == "zh-CN":
@@ -181,7 +199,7 @@ def adapt_plan(plan: dict, parsed: ResumeParsed, language: str) -> dict:
         items[slot] = replacement
     for i, item in enumerate(items):
         if item["stage"] == "self_intro":
-            items[i] = {**item, "id": "resume-intro-1", "question": self_intro_question(parsed, lang)}
+            items[i] = _self_intro_item(parsed, lang)
             break
     probed = {c for _, c in claims}
     resume_info = {
