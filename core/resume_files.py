@@ -21,7 +21,7 @@ from pathlib import Path
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PAGES = 50  # a resume longer than this is not a resume (and the parse must stay within seconds)
 MAX_CHARS = 300_000
-MIN_TEXT_CHARS = 40  # less text than this from a PDF with pages: a scan (images only)
+MIN_TEXT_CHARS = 40  # less text than this is no resume (from a PDF with pages: a scan, images only)
 PARSE_TIMEOUT_S = 20.0
 WORKER_MEMORY_BYTES = 1024 * 1024 * 1024
 # A DOCX is a zip: refuse archives that expand to far more than any resume (a zip bomb) before unpacking them.
@@ -57,7 +57,8 @@ MESSAGES = {
     "timeout": ("文件处理超时，可能格式异常。请重新导出后再上传，或上传文字版。",
                 "Reading the file took too long; its format may be unusual. Export it again, or upload a text "
                 "version."),
-    "no_text": ("文件里没有可读取的文字。", "The file contains no readable text."),
+    "no_text": ("文件里几乎没有文字，不像是一份简历。请上传完整的简历。",
+                "The file holds almost no text, so it is not a resume. Upload your full resume."),
 }
 
 
@@ -168,7 +169,7 @@ def _checked(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if len(text) > MAX_CHARS:
         raise ResumeFileError("too_long")
-    if not text.strip():
+    if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS:
         raise ResumeFileError("no_text")
     return text
 

@@ -96,8 +96,10 @@ def test_the_type_comes_from_the_content_not_the_name():
     (lambda: rs.long_resume_pdf(200), "too_many_pages", "50 页"),
     (lambda: b"x" * (MAX_BYTES + 1), "too_large", "5 MB"),
     (lambda: b"   \n  ", "empty", "空"),
+    (lambda: "张三 13800138000".encode(), "no_text", "几乎没有文字"),
     (lambda: b"PK\x03\x04" + b"\x00" * 100, "broken", "损坏"),
-], ids=["scanned", "encrypted", "broken", "zip-bomb", "200-pages", "too-large", "empty", "broken-zip"])
+], ids=["scanned", "encrypted", "broken", "zip-bomb", "200-pages", "too-large", "empty", "almost-no-text",
+                                                                     "broken-zip"])
 def test_bad_files_get_a_clear_message_in_both_languages(make, code, words):
     with pytest.raises(ResumeFileError) as err:
         read_resume_file(make())
