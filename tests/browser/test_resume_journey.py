@@ -63,5 +63,5 @@ def test_upload_correct_interview_and_claims_report(app_url, new_page, shot):
     expect()(main).to_contain_text("QPS 提升 3 倍")
     expect()(main).to_contain_text("用 JMeter 在预发环境压测")
     expect()(main).to_contain_text("未能核实")  # the latency claim never came up
-    page.get_by_role("heading", name="简历声明核验").scroll_into_view_if_needed()
+    page.get_by_role("heading", name="简历声明核验").evaluate("el => el.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(shot(page, "resume-04-report").with_name("resume-05-claims.png")))
