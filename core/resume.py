@@ -166,9 +166,9 @@ TECH_NAMES = (
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """The field lexicon: every technology the probe banks know (both languages) and TECH_NAMES, alias →
-    canonical name, longest aliases first."""
+def lexicon() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The field lexicon: every technology the probe banks know (both languages) and TECH_NAMES, as one pattern
+    (longest aliases first; Latin ones as whole words: "Go" is not in "Google") and alias → canonical name."""
     from core.interviewer.content import load_probes
 
     pairs: dict[str, str] = {}
@@ -179,25 +179,18 @@ def lexicon() -> tuple[tuple[re.Pattern[str], str], ...]:
                     pairs.setdefault(alias.lower(), probe.term)
     for name in TECH_NAMES:
         pairs.setdefault(name.lower(), name)
-    ordered = sorted(pairs.items(), key=lambda kv: -len(kv[0]))
-    return tuple((_term_pattern(alias), term) for alias, term in ordered)
-
-
-def _term_pattern(alias: str) -> re.Pattern[str]:
-    escaped = re.escape(alias)
-    if alias.isascii():  # Latin terms as whole words: "Go" is not in "Google"
-        return re.compile(rf"(?<![A-Za-z0-9_+#]){escaped}(?![A-Za-z0-9_+#])", re.IGNORECASE)
-    return re.compile(escaped, re.IGNORECASE)
+    ordered = sorted(pairs, key=lambda alias: (-len(alias), alias))
+    latin = "|".join(re.escape(a) for a in ordered if a.isascii())
+    other = "|".join(re.escape(a) for a in ordered if not a.isascii())
+    pattern = re.compile(rf"(?<![A-Za-z0-9_+#])(?:{latin})(?![A-Za-z0-9_+#])|(?:{other})", re.IGNORECASE)
+    return pattern, pairs
 
 
 def lexicon_terms(text: str) -> list[str]:
-    """Technologies of the lexicon named in `text`, in order of first appearance."""
-    hits: list[tuple[int, str]] = []
-    for pattern, term in lexicon():
-        match = pattern.search(text)
-        if match:
-            hits.append((match.start(), term))
-    return list(dict.fromkeys(term for _, term in sorted(hits)))
+    """Technologies of the lexicon named in `text`, in order of first appearance (one pass over the text)."""
+    pattern, names = lexicon()
+    return list(dict.fromkeys(names[m.group(0).lower()] for m in pattern.finditer(text)
+                              if m.group(0).lower() in names))
 
 
 # -- the rules -----------------------------------------------------------------------------------------------------
@@ -207,9 +200,9 @@ def parse_rules(text: str) -> ResumeParsed:
     """The resume understood by rules alone (no model, no network)."""
     language = detect_language(text)
     sections = _split_sections(text)
-    projects = _projects(sections.get("projects", []))
+    projects = _projects(sections.get("projects", []))[:MAX_PROJECTS]
     if not projects:  # many resumes describe their projects under each job
-        projects = _projects(sections.get("experience", []))
+        projects = _projects(sections.get("experience", []))[:MAX_PROJECTS]
     skills = _skills(sections.get("skills", []), text)
     return ResumeParsed(language=language, sections={k: v for k, v in sections.items() if k in SECTIONS},
                         projects=projects[:MAX_PROJECTS], skills=skills[:MAX_SKILLS])
@@ -263,7 +256,7 @@ def _projects(lines: list[str]) -> list[ResumeProject]:
                 projects.append(current)
             continue
         current["claims"].append(body)
-    return [_finish(p) for p in projects if p["name"]]
+    return [_finish(p) for p in [p for p in projects if p["name"]][:MAX_PROJECTS]]
 
 
 def _looks_like_header(line: str) -> bool:
@@ -315,7 +308,7 @@ def _skills(lines: list[str], text: str) -> list[str]:
         kv = _KEY_VALUE.match(body)
         listed += _split_items(kv.group(2) if kv else body)
     seen = {s.lower() for s in listed}
-    return list(dict.fromkeys([*listed, *(t for t in lexicon_terms(text) if t.lower() not in seen)]))
+    return list(dict.fromkeys([*listed, *(t for t in lexicon_terms(text) if t.lower() not in seen)]))[:MAX_SKILLS]
 
 
 # -- with a model ----------------------------------------------------------------------------------------------------

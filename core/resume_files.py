@@ -231,15 +231,19 @@ def _docx_blocks(document) -> list[str]:
     from docx.text.paragraph import Paragraph
 
     out: list[str] = []
+    # Style names by id, read once (python-docx's paragraph.style looks each one up in the styles part).
+    names = {style.style_id: style.name or "" for style in document.styles}
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
             text = block.text.strip()
             if not text:
                 continue
-            style = (block.style.name if block.style is not None else "") or ""
-            if "List" in style and not re.match(r"^[-•*·●▪]", text):
+            p_pr = block._p.pPr
+            style = names.get(block._p.style or "", "")
+            numbered = p_pr is not None and p_pr.numPr is not None
+            if ("List" in style or numbered) and not re.match(r"^[-•*·●▪]", text):
                 text = "- " + text
-            elif style.startswith("Heading") or style == "Title":
+            elif style.lower().startswith("heading") or style == "Title":
                 text = "## " + text
             out.append(text)
         elif isinstance(block, Table):
