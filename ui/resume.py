@@ -114,7 +114,11 @@ def corrected(ctx: c.PageContext) -> str | None:
         return None
     state = st.session_state
     with session_scope(c.engine()) as db:
-        resume = resume_store.get_resume(db=db, owner=ctx.user.username, resume_id=resume_id)
+        try:
+            resume = resume_store.get_resume(db=db, owner=ctx.user.username, resume_id=resume_id)
+        except resume_store.ResumeNotFound:  # deleted meanwhile (another tab): start without it
+            _forget()
+            return None
         parsed = ResumeParsed.model_validate(resume.parsed)
         projects = []
         for i, project in enumerate(parsed.projects):
