@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from core.models import check_characters
+
 log = logging.getLogger(__name__)
 
 SECTIONS = ("education", "experience", "projects", "skills")
@@ -81,7 +83,7 @@ class ResumeProject(BaseModel):
     @field_validator("name", "role", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
-        return value.strip() if isinstance(value, str) else value
+        return check_characters(value).strip() if isinstance(value, str) else value
 
     @field_validator("stack", "numbers", "claims", mode="before")
     @classmethod
@@ -89,7 +91,8 @@ class ResumeProject(BaseModel):
         if isinstance(value, str):
             value = [v for v in re.split(r"[\n,，、]", value)]
         if isinstance(value, list):
-            return list(dict.fromkeys(v.strip()[:MAX_ITEM_CHARS] for v in value if isinstance(v, str) and v.strip()))
+            return list(dict.fromkeys(check_characters(v).strip()[:MAX_ITEM_CHARS]
+                                      for v in value if isinstance(v, str) and v.strip()))
         return value
 
 
@@ -110,7 +113,7 @@ class ResumeParsed(BaseModel):
     def _sections(cls, value: object) -> object:
         if not isinstance(value, dict):
             return value
-        return {k: [str(line)[:MAX_ITEM_CHARS] for line in v if str(line).strip()][:80]
+        return {k: [check_characters(str(line))[:MAX_ITEM_CHARS] for line in v if str(line).strip()][:80]
                 for k, v in value.items() if k in SECTIONS and isinstance(v, list)}
 
     def claims_with_numbers(self) -> list[tuple[ResumeProject, str]]:

@@ -111,6 +111,7 @@ def _is_docx(data: bytes) -> bool:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_UNWANTED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def decode_text(data: bytes) -> str | None:
@@ -166,7 +167,9 @@ def extract(data: bytes, kind: str) -> ResumeText:
 
 
 def _checked(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # No control character but the newline, no lone surrogate: what every database, field and client accepts.
+    text = _UNWANTED.sub("", text.replace("\t", " ")).encode("utf-8", "replace").decode("utf-8")
     if len(text) > MAX_CHARS:
         raise ResumeFileError("too_long")
     if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS:
