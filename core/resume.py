@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from core.models import check_characters
+from core.models import LINE_PATTERN, OPTIONAL_LINE_PATTERN, check_characters
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,17 @@ _SKILL_PREFIX = re.compile(r"^(熟练掌握|熟练使用|熟悉|精通|掌握|�
 _SKILL_SPLIT = re.compile(r"[,，、/|｜;；。]|\band\b|\s+&\s+|及|和|以及")
 
 
+# One line of text in the schema: no control characters (the validators below refuse them, with a message).
+Line = Annotated[str, Field(json_schema_extra={"pattern": OPTIONAL_LINE_PATTERN})]
+
+
 # One project as understood: what the candidate says they built and what they claim about it.
 class ResumeProject(BaseModel):
-    name: str = Field(min_length=1, max_length=80)
-    role: str = Field(default="", max_length=80)
-    stack: list[str] = Field(default_factory=list, max_length=30)
-    numbers: list[str] = Field(default_factory=list, max_length=20)
-    claims: list[str] = Field(default_factory=list, max_length=MAX_CLAIMS)
+    name: str = Field(min_length=1, max_length=80, json_schema_extra={"pattern": LINE_PATTERN})
+    role: str = Field(default="", max_length=80, json_schema_extra={"pattern": OPTIONAL_LINE_PATTERN})
+    stack: list[Line] = Field(default_factory=list, max_length=30)
+    numbers: list[Line] = Field(default_factory=list, max_length=20)
+    claims: list[Line] = Field(default_factory=list, max_length=MAX_CLAIMS)
 
     @field_validator("name", "role", mode="before")
     @classmethod
@@ -99,9 +103,9 @@ class ResumeProject(BaseModel):
 # A resume as understood: the lines of each section, the projects, the skills; what the candidate can correct.
 class ResumeParsed(BaseModel):
     language: Literal["zh-CN", "en"] = "zh-CN"
-    sections: dict[str, list[str]] = Field(default_factory=dict)
+    sections: dict[str, list[Line]] = Field(default_factory=dict)
     projects: list[ResumeProject] = Field(default_factory=list, max_length=MAX_PROJECTS)
-    skills: list[str] = Field(default_factory=list, max_length=MAX_SKILLS)
+    skills: list[Line] = Field(default_factory=list, max_length=MAX_SKILLS)
 
     @field_validator("skills", mode="before")
     @classmethod
