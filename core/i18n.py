@@ -106,6 +106,10 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Password too weak: 8–20 characters with upper- and lower-case letters, a digit and a symbol.",
     },
     # --- security hardening (issue 11): login and registration limits ---
+    "login.err_too_fast": {
+        "zh-CN": "这台设备登录得太频繁了，请一分钟后再试。",
+        "en": "Too many sign-ins from this device. Please try again in a minute.",
+    },
     "login.err_busy": {
         "zh-CN": "当前登录的人比较多，请稍等几秒再试。",
         "en": "A lot of people are signing in right now. Please try again in a few seconds.",
@@ -440,6 +444,10 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Finish your first interview to see your overall and dimension scores here.",
     },
     "progress.series": {"zh-CN": "指标", "en": "Measure"},
+    "progress.dimension_averages": {
+        "zh-CN": "最近 {n} 场各维度平均：{scores}。最需要加强的是**{weakest}**。",
+        "en": "Average over your last {n} interviews: {scores}. The one to work on most: **{weakest}**.",
+    },
     "progress.date": {"zh-CN": "日期", "en": "Date"},
     "progress.interview": {"zh-CN": "面试", "en": "Interview"},
     "progress.weekly_title": {"zh-CN": "每周练习", "en": "Practice per week"},
