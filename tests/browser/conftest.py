@@ -70,8 +70,8 @@ def new_page(browser):
     """Pages in fresh browser contexts (own cookies), closed after the test."""
     contexts = []
 
-    def make():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+    def make(lang: str = "zh-CN", width: int = 1280, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale=lang,
                                       timezone_id="Asia/Shanghai")
         contexts.append(context)
         page = context.new_page()

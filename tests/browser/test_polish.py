@@ -22,21 +22,9 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture
-def page_1400(browser):
+def page_1400(new_page):
     """A page at 1400×900 in its own context (own cookies)."""
-    contexts = []
-
-    def make(lang: str = "zh-CN"):
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale=lang,
-                                      timezone_id="Asia/Shanghai")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+    return lambda lang="zh-CN": new_page(lang=lang, width=1400)
 
 
 @pytest.fixture
