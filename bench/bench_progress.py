@@ -64,7 +64,8 @@ def populate(owner: str, n_interviews: int, n_drills: int) -> None:
         for n in range(n_interviews - len(played)):
             session, report = sources[n % len(sources)]
             when = now - timedelta(days=rng.uniform(0, 360))
-            started = turns.start_interview(owner=owner, engine=engine, info={
+            db.commit()  # start_interview writes in its own transaction
+            started = turns.start_interview(owner=owner, engine=engine, settings=settings, info={
                 "target_position": session.target_position, "field": session.field, "level": session.level,
                 "language": session.language})
             copy = db.get(InterviewSession, started.session.id)
@@ -76,7 +77,7 @@ def populate(owner: str, n_interviews: int, n_drills: int) -> None:
                           strengths=list(report.strengths), improvements=list(report.improvements),
                           per_question=list(report.per_question), summary=report.summary, created_at=when,
                           updated_at=when))
-            db.commit()  # start_interview writes in its own transaction
+        db.commit()
     for n in range(n_drills):
         drills.evaluate(owner=owner, question_id=DRILL_QUESTIONS[n % len(DRILL_QUESTIONS)],
                         answer=DRILL_ANSWER[: 20 + (n * 7) % len(DRILL_ANSWER)], engine=engine)

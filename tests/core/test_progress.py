@@ -33,7 +33,6 @@ def finished_interview(engine, *, owner: str = "alice", when: datetime, overall:
     """An interview with one answer and a stored report, finished at `when`."""
     with session_scope(engine) as db:
         s = make_session(db, owner=owner, target_position="后端开发工程师", field="后端开发", language=language)
-        sessions.add_message(db=db, session=s, role="assistant", content="请介绍一下你自己。", kind="question")
         sessions.add_message(db=db, session=s, role="user", content="我的回答", client_message_id="c1")
         s.created_at, s.last_activity, s.is_complete = when - timedelta(minutes=20), when, True
         db.add(s)
@@ -59,7 +58,6 @@ def test_scores_over_time_oldest_first_with_latest_best_and_change(engine):
     finished_interview(engine, when=NOW - timedelta(days=9), overall=80)
     with session_scope(engine) as db:  # started, never finished: practice, but no score
         s = make_session(db, owner="alice", target_position="前端", field="前端开发")
-        sessions.add_message(db=db, session=s, role="assistant", content="你好", kind="question")
         sessions.add_message(db=db, session=s, role="user", content="你好", client_message_id="x")
         db.commit()
     result = progress.get_progress(owner="alice", engine=engine, now=NOW)
