@@ -157,7 +157,7 @@ def sessions_query(filters: SessionFilters | None = None, tz: str | None = None)
     )
     if filters.date_from is not None:
         stmt = stmt.where(InterviewSession.created_at >= _start_of_day(filters.date_from, zone))
-    if filters.date_to is not None:
+    if filters.date_to is not None and filters.date_to < date.max:  # 9999-12-31: no upper bound
         stmt = stmt.where(InterviewSession.created_at < _start_of_day(filters.date_to + timedelta(days=1), zone))
     if filters.field:
         stmt = stmt.where(InterviewSession.field == filters.field)
@@ -171,7 +171,10 @@ def sessions_query(filters: SessionFilters | None = None, tz: str | None = None)
 def _start_of_day(day: date, zone: ZoneInfo) -> datetime:
     """The first moment of a local calendar day, as aware UTC (the columns' type refuses naive values)."""
     # Where midnight is skipped by a clock change, fold=0 reads it with the old offset: the day's true start.
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    try:
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC starts in year 0, which datetime cannot hold: before everything
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def load_sessions(

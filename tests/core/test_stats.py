@@ -229,6 +229,15 @@ def test_a_day_starts_at_local_midnight_across_clock_changes():
     assert stats._start_of_day(date(2024, 9, 8), santiago) == datetime(2024, 9, 8, 4, tzinfo=UTC)  # 01:00 local
 
 
+def test_the_calendars_first_and_last_days_are_valid_filters(db, engine):
+    """0001-01-01 in Beijing starts before year 1 in UTC and the day after 9999-12-31 does not exist: both are
+    still a filter that keeps everything (they raised OverflowError, a 500 from the export route)."""
+    make(db, "alice")
+    edges = SessionFilters(date_from=date.min, date_to=date.max)
+    assert len(load_sessions(engine=engine, filters=edges, tz="Asia/Shanghai")) == 1
+    assert len(load_sessions(engine=engine, filters=SessionFilters(date_to=date.min), tz="Asia/Shanghai")) == 0
+
+
 @pytest.mark.parametrize("fmt", stats.EXPORT_FORMATS)
 @pytest.mark.parametrize(("tz", "local_day"), [(None, "2026-11-24"), ("UTC", "2026-11-23")])
 def test_exports_keep_utc_timestamps_and_add_the_local_date(db, engine, fmt, tz, local_day):
