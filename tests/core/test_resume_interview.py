@@ -242,3 +242,20 @@ def test_the_resume_table_cascades_on_the_database_itself(engine):
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM interview_session WHERE id = :id"), {"id": started.session.id})
         assert conn.execute(text("SELECT count(*) FROM resume")).scalar_one() == 0
+
+
+def test_reusing_a_resume_for_another_interview_copies_it_once_used(engine):
+    resume_id = _upload(engine)
+    with session_scope(engine) as db:
+        assert resume_store.reuse_resume(db=db, owner="alice", resume_id=resume_id).id == resume_id  # unused: itself
+    first = _start(engine, resume_id)
+    with session_scope(engine) as db:
+        copy = resume_store.reuse_resume(db=db, owner="alice", resume_id=resume_id)
+        assert copy.id != resume_id and copy.session_id is None
+        assert [r.id for r in resume_store.previous_resumes(db=db, owner="alice")] == [copy.id]  # one per text
+        with pytest.raises(resume_store.ResumeNotFound):
+            resume_store.reuse_resume(db=db, owner="bob", resume_id=resume_id)
+    with session_scope(engine) as db:
+        sessions.delete_session(db=db, owner="alice", session_id=first.session.id)
+    with session_scope(engine) as db:
+        assert resume_store.get_resume(db=db, owner="alice", resume_id=copy.id).parsed["projects"]
