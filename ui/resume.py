@@ -96,7 +96,13 @@ def _editor(ctx: c.PageContext, resume_id: str) -> None:
             _project_fields(resume_id, i, project)
         st.text_area(c.tr("resume.skills"), value=", ".join(parsed.skills), key=_key(resume_id, "skills"),
                      height=68)
-        if st.button(c.tr("resume.delete"), key="zm_resume_delete", icon=":material/delete:"):
+        left, right = st.columns(2)
+        if left.button(c.tr("resume.not_this_time"), key="zm_resume_clear", icon=":material/close:",
+                       width="stretch"):
+            _forget()
+            _empty_uploader()
+            st.rerun()
+        if right.button(c.tr("resume.delete"), key="zm_resume_delete", icon=":material/delete:", width="stretch"):
             with session_scope(c.engine()) as db:
                 resume_store.delete_resume(db=db, owner=ctx.user.username, resume_id=resume_id)
             _forget()

@@ -93,3 +93,22 @@ def test_practising_again_starts_from_a_resume_uploaded_before(app_env):
         session = db.get(InterviewSession, second)
     assert "秒杀系统二期" in session.plan["items"][0]["question"]
     assert mine[first].parsed["projects"][0]["name"] == "秒杀系统"  # the first interview's resume is unchanged
+
+
+def test_a_chosen_resume_can_be_set_aside_or_deleted(app_env):
+    first = _interview_from_resume("zh-CN")
+    with db_scope() as db:
+        used = resume_store.session_resume(db=db, owner="candidate", session_id=first).id
+    at = login()
+    at.switch_page("app_pages/new_interview.py").run()
+    next(s for s in ok(at).selectbox if s.key.startswith("zm_resume_previous_")).set_value(used).run()
+    at.button(key="zm_resume_clear").click().run()  # not this time: nothing deleted, the form has no resume
+    assert not [t for t in ok(at).text_input if t.key and t.key.endswith("_0_name")]
+    with db_scope() as db:
+        copies = [r for r in resume_store.list_resumes(db=db, owner="candidate") if r.session_id is None]
+    assert len(copies) == 1
+    next(s for s in at.selectbox if s.key.startswith("zm_resume_previous_")).set_value(copies[0].id).run()
+    at.button(key="zm_resume_delete").click().run()
+    with db_scope() as db:
+        left = resume_store.list_resumes(db=db, owner="candidate")
+    assert [r.session_id for r in left] == [first]  # the copy is gone; the interview keeps its own
