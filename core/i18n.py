@@ -410,6 +410,9 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
                       "en": "What you did and achieved (one per line)"},
     "resume.skills": {"zh-CN": "技能（用逗号分隔）", "en": "Skills (comma-separated)"},
     "resume.delete": {"zh-CN": "删除这份简历", "en": "Delete this resume"},
+    "resume.not_this_time": {"zh-CN": "这次不用简历", "en": "Don't use a resume this time"},
+    "resume.previous": {"zh-CN": "或者用之前上传过的简历", "en": "Or use a resume you uploaded before"},
+    "resume.previous_placeholder": {"zh-CN": "选择一份简历", "en": "Choose a resume"},
     "report.resume_claims": {"zh-CN": "简历声明核验", "en": "Resume claims"},
     "report.resume_claims_hint": {
         "zh-CN": "简历里带数字的成果，面试中有没有讲清楚是怎么测的、和什么比的。真实面试官一定会追问这些。",

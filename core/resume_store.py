@@ -124,6 +124,33 @@ def list_resumes(*, db: Session, owner: str) -> list[Resume]:
                            .order_by(Resume.created_at.desc())).scalars())
 
 
+def previous_resumes(*, db: Session, owner: str, limit: int = 5) -> list[Resume]:
+    """The owner's resumes to start another interview from: newest first, one per distinct text."""
+    seen: set[str] = set()
+    distinct = []
+    for resume in list_resumes(db=db, owner=owner):
+        if resume.text not in seen:
+            seen.add(resume.text)
+            distinct.append(resume)
+    return distinct[:limit]
+
+
+def reuse_resume(*, db: Session, owner: str, resume_id: str) -> Resume:
+    """A resume to start a new interview from: itself when no interview uses it yet, else a fresh copy (so the
+    candidate's corrections for the new interview leave the earlier interview's resume as it was)."""
+    resume = get_resume(db=db, owner=owner, resume_id=resume_id)
+    if resume.session_id is None:
+        return resume
+    now = utcnow()
+    values = {column.name: getattr(resume, column.name) for column in Resume.__table__.columns}
+    copy = Resume(**{**values, "id": new_session_id(), "session_id": None, "created_at": now, "updated_at": now})
+    db.add(copy)
+    db.flush()
+    _drop_old_unused(db=db, owner=owner)
+    db.commit()
+    return copy
+
+
 def session_resume(*, db: Session, owner: str, session_id: str) -> Resume | None:
     """The resume an interview was started from, if any (and if it still exists)."""
     return db.execute(select(Resume).where(Resume.session_id == session_id, Resume.owner == owner)).scalars().first()

@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import resume_store
 from core.db import session_scope
+from core.i18n import relative_time
 from core.resume import ResumeParsed, ResumeProject
 from core.resume_files import MAX_BYTES
 from ui import common as c
@@ -32,12 +33,29 @@ def render_resume_section(ctx: c.PageContext) -> None:
         _read_upload(ctx, upload)
     elif st.session_state.get(RESUME_DIGEST):  # the candidate removed the file from the uploader
         _forget()
+    elif not st.session_state.get(RESUME_ID):
+        _previous(ctx, generation)
     error = st.session_state.get(RESUME_ERROR)
     if error:
         st.error(error, icon=":material/error:")
     resume_id = st.session_state.get(RESUME_ID)
     if resume_id:
         _editor(ctx, resume_id)
+
+
+def _previous(ctx: c.PageContext, generation: int) -> None:
+    """Practising again: start from a resume uploaded before (its copy, so corrections stay with this interview)."""
+    with session_scope(c.engine()) as db:
+        previous = resume_store.previous_resumes(db=db, owner=ctx.user.username)
+    if not previous:
+        return
+    labels = {r.id: f"{r.filename or r.kind.upper()} · {relative_time(r.created_at, ctx.lang)}" for r in previous}
+    chosen = st.selectbox(c.tr("resume.previous"), list(labels), index=None, format_func=labels.get,
+                          placeholder=c.tr("resume.previous_placeholder"), key=f"zm_resume_previous_{generation}")
+    if chosen:
+        with session_scope(c.engine()) as db:
+            st.session_state[RESUME_ID] = resume_store.reuse_resume(db=db, owner=ctx.user.username,
+                                                                    resume_id=chosen).id
 
 
 def _forget() -> None:
@@ -78,7 +96,13 @@ def _editor(ctx: c.PageContext, resume_id: str) -> None:
             _project_fields(resume_id, i, project)
         st.text_area(c.tr("resume.skills"), value=", ".join(parsed.skills), key=_key(resume_id, "skills"),
                      height=68)
-        if st.button(c.tr("resume.delete"), key="zm_resume_delete", icon=":material/delete:"):
+        left, right = st.columns(2)
+        if left.button(c.tr("resume.not_this_time"), key="zm_resume_clear", icon=":material/close:",
+                       width="stretch"):
+            _forget()
+            _empty_uploader()
+            st.rerun()
+        if right.button(c.tr("resume.delete"), key="zm_resume_delete", icon=":material/delete:", width="stretch"):
             with session_scope(c.engine()) as db:
                 resume_store.delete_resume(db=db, owner=ctx.user.username, resume_id=resume_id)
             _forget()

@@ -70,3 +70,45 @@ def test_the_report_page_in_english_names_the_section_resume_claims(app_env):
     at.switch_page("app_pages/report.py").run()
     shown = texts(ok(at))
     assert "Resume claims" in shown and "Not substantiated" in shown
+
+
+def test_practising_again_starts_from_a_resume_uploaded_before(app_env):
+    first = _interview_from_resume("zh-CN")  # its resume is attached to that interview
+    at = login()
+    at.switch_page("app_pages/new_interview.py").run()
+    picker = next(s for s in ok(at).selectbox if s.key.startswith("zm_resume_previous_"))
+    assert picker.options and "cv.pdf" in picker.options[0]
+    with db_scope() as db:
+        used = resume_store.session_resume(db=db, owner="candidate", session_id=first).id
+    picker.set_value(used).run()
+    name = next(t for t in ok(at).text_input if t.key and t.key.endswith("_0_name"))
+    assert name.value == "秒杀系统"
+    name.input("秒杀系统二期").run()
+    at.text_input(key="zm_new_position").input("Java后端开发工程师")
+    next(b for b in at.button if b.key.startswith("FormSubmitter:zm_new_form")).click().run()
+    ok(at)
+    with db_scope() as db:
+        mine = {r.session_id: r for r in resume_store.list_resumes(db=db, owner="candidate")}
+        second = next(sid for sid in mine if sid not in (first, None))
+        session = db.get(InterviewSession, second)
+    assert "秒杀系统二期" in session.plan["items"][0]["question"]
+    assert mine[first].parsed["projects"][0]["name"] == "秒杀系统"  # the first interview's resume is unchanged
+
+
+def test_a_chosen_resume_can_be_set_aside_or_deleted(app_env):
+    first = _interview_from_resume("zh-CN")
+    with db_scope() as db:
+        used = resume_store.session_resume(db=db, owner="candidate", session_id=first).id
+    at = login()
+    at.switch_page("app_pages/new_interview.py").run()
+    next(s for s in ok(at).selectbox if s.key.startswith("zm_resume_previous_")).set_value(used).run()
+    at.button(key="zm_resume_clear").click().run()  # not this time: nothing deleted, the form has no resume
+    assert not [t for t in ok(at).text_input if t.key and t.key.endswith("_0_name")]
+    with db_scope() as db:
+        copies = [r for r in resume_store.list_resumes(db=db, owner="candidate") if r.session_id is None]
+    assert len(copies) == 1
+    next(s for s in at.selectbox if s.key.startswith("zm_resume_previous_")).set_value(copies[0].id).run()
+    at.button(key="zm_resume_delete").click().run()
+    with db_scope() as db:
+        left = resume_store.list_resumes(db=db, owner="candidate")
+    assert [r.session_id for r in left] == [first]  # the copy is gone; the interview keeps its own
