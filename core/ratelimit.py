@@ -53,6 +53,14 @@ def check_turn_rate(owner: str, rate: str) -> None:
         raise RateLimited(decision.retry_after)
 
 
+def check_report_rate(owner: str, rate: str) -> None:
+    """Count one model report regeneration for `owner`; RateLimited when it goes over `rate`."""
+    limit = parse_rate(rate)
+    if not _limiter.hit(limit, "report", owner):
+        reset_time, _remaining = _limiter.get_window_stats(limit, "report", owner)
+        raise RateLimited(max(1, math.ceil(reset_time - time.time())))
+
+
 def reset_turn_limits() -> None:
     """Forget every counted turn (tests)."""
     _storage.reset()

@@ -29,13 +29,13 @@ def roles_and_ids(messages: list[dict]) -> list[tuple[str, str | None]]:
     return [(m["role"], m["client_message_id"]) for m in messages]
 
 
-def arm_after_evaluation(fake, mode: str):
-    """A responder that grades validly and makes the *next* request (the streamed reply) fail in `mode`."""
+def arm_after_evaluation(fake, mode: str, times: int = 1):
+    """A responder that grades validly and makes the next `times` requests (the streamed reply) fail in `mode`."""
 
     def responder(body: dict) -> str:
         if wants_json(body):
             fake.responder = default_responder
-            fake.fail_next(mode)
+            fake.fail_next(mode, times=times)
             return EVALUATION
         return default_responder(body)
 
@@ -94,7 +94,7 @@ def test_unusable_model_json_falls_back_to_the_rules(llm_client, llm_env):
 def test_ws_reply_failure_then_retry(live_server, fake_llm, mode, code):
     if mode == "cut":
         fake_llm.chunk_size = 2
-        fake_llm.responder = arm_after_evaluation(fake_llm, "cut")
+        fake_llm.responder = arm_after_evaluation(fake_llm, "cut", times=20)
     else:
         fake_llm.fail_next("500", times=20)
     sid = live_server.start_session()
@@ -111,8 +111,8 @@ def test_ws_reply_failure_then_retry(live_server, fake_llm, mode, code):
 
     error, before, final = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert error["code"] == code and error["retryable"] is True and error["client_message_id"] == "ws-retry"
-    if mode == "cut":
-        assert before and all(f["type"] == "token" for f in before)  # part of the reply was shown
+    assert "已保存" in error["message"]  # the user's language, and what to do
+    assert before and {f["type"] for f in before} == {"thinking"}  # waiting was shown, no half-written reply
     assert final["replayed"] is False and final["message"]["status"] == "complete"
     messages = live_server.history(sid)["messages"]
     assert roles_and_ids(messages) == [("assistant", None), ("user", "ws-retry"), ("assistant", None)]

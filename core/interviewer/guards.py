@@ -1,0 +1,154 @@
+"""Checks on everything a model writes before a user sees it: the interviewer's replies and the report's prose.
+
+Each check returns the names of the problems it found (empty when the text may be shown). The callers regenerate
+a failing reply once with the reasons, then fall back to the built-in phrasing of the same decision; a failing
+report field falls back to the built-in text. Hits are counted in the stored usage (see engine.Usage).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from difflib import SequenceMatcher
+
+from core.interviewer import text as tx
+from core.interviewer.judge import find_injection, normalise
+
+NEAR_DUPLICATE = 0.88  # normalised similarity at which a message repeats an earlier one
+COPIED_RUN = 16  # this many characters of the candidate's words in a row is a copy, not a reference (CJK count 1)
+MIN_ZH_SHARE = 0.35  # of a Chinese session's letters at least this share is Chinese
+MAX_ZH_IN_EN = 0.10  # of an English session's letters at most this share is Chinese
+
+# Text that only the prompt or the scoring rules contain: a reply or report quoting it leaks them.
+_LEAK = re.compile(
+    r"candidate_answer|session_facts|<\s*/?\s*(system|user|assistant|candidate|instructions?)\b|\bsystem prompt\b|"
+    r"\bDecision:|\bA possible phrasing\b|\bRules?:\s*$|\bkey[_ ]points?\b|\brubric\b|score_0_to_5|"
+    r"\bquestion_id\b|\bper_question\b|\buntrusted\b|评分标准|评分规则|关键要点|系统提示|提示词",
+    re.IGNORECASE | re.MULTILINE,
+)
+_QUESTION_MARKS = re.compile(r"[?？]")
+_PRAISE = re.compile(r"优秀|出色|非常好|很好|表现突出|扎实|令人印象|完美|excellent|outstanding|impressive|strong|great|"
+                     r"very good|well done|solid", re.IGNORECASE)
+_CRITICISM = re.compile(r"较差|很差|不及格|薄弱|欠缺|不足|poor|weak|lacking|insufficient|fell short", re.IGNORECASE)
+_PRAISE_FOR_NOTHING = re.compile(r"详细|全面|清晰|出色|优秀|很好|不错|detailed|thorough|clear|excellent|good|great",
+                                 re.IGNORECASE)
+
+
+def _letters(text: str) -> tuple[int, int]:
+    """(Chinese characters, Latin letters) in `text`."""
+    return tx.cjk_count(text), sum(1 for ch in text if ch.isascii() and ch.isalpha())
+
+
+def wrong_language(text: str, language: str) -> bool:
+    cjk, latin = _letters(text)
+    total = cjk + latin
+    if total < 6:
+        return False
+    if language == "en":
+        return cjk / total > MAX_ZH_IN_EN
+    return cjk / total < MIN_ZH_SHARE
+
+
+_MARKUP = re.compile(r"candidate_answer|session_facts|<\s*/?\s*(system|user|assistant|candidate|instructions?)\b|"
+                     r"\bsystem prompt\b|score_0_to_5|\bquestion_id\b|\bper_question\b|系统提示|提示词",
+                     re.IGNORECASE)
+
+
+def leaks_prompt(text: str, secrets: Iterable[str] = (), *, markup_only: bool = False) -> bool:
+    """Prompt markup, instructions, rubric words (not `markup_only`), or one of `secrets` (e.g. expected key
+    points) word for word."""
+    if (_MARKUP if markup_only else _LEAK).search(text):
+        return True
+    folded = normalise(text)
+    return any(len(secret) >= 4 and secret in folded for secret in (normalise(s) for s in secrets))
+
+
+def near_duplicate(text: str, earlier: Iterable[str]) -> bool:
+    """The same as an earlier interviewer message once case, spaces and punctuation are ignored."""
+    mine = normalise(text)
+    if not mine:
+        return False
+    for other in earlier:
+        if not other:
+            continue
+        if mine == other or SequenceMatcher(None, mine, other, autojunk=False).ratio() >= NEAR_DUPLICATE:
+            return True
+    return False
+
+
+def copies(text: str, source: str, run: int = COPIED_RUN) -> bool:
+    """`text` contains `run` or more consecutive (normalised) characters of `source`."""
+    a, b = normalise(text), normalise(source)
+    if len(a) < run or len(b) < run:
+        return False
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size >= run
+
+
+def injected(text: str, sources: Iterable[str]) -> bool:
+    """An instruction to the model, or a passage of the candidate's text carrying one, repeated in `text`."""
+    if find_injection(text):
+        return True
+    for source in sources:
+        for a, b in find_injection(source):
+            if copies(text, source[a:b], run=min(COPIED_RUN, max(6, len(normalise(source[a:b]))))):
+                return True
+    return False
+
+
+def reply_problems(text: str, *, language: str, earlier: Iterable[str], ends: bool, max_chars: int,
+                   secrets: Iterable[str] = (), candidate: Iterable[str] = ()) -> list[str]:
+    """What is wrong with an interviewer reply: empty, too_long, duplicate, questions (more than one, or any
+    when the interview ends), language, leak (prompt/rubric text), injection (repeats an instruction)."""
+    if not text.strip():
+        return ["empty"]
+    problems = []
+    if len(text) > max_chars:
+        problems.append("too_long")
+    if near_duplicate(text, earlier):
+        problems.append("duplicate")
+    asked = len(_QUESTION_MARKS.findall(text))
+    if asked > (0 if ends else 1):
+        problems.append("questions")
+    if wrong_language(text, language):
+        problems.append("language")
+    if leaks_prompt(text, secrets):
+        problems.append("leak")
+    if injected(text, candidate):
+        problems.append("injection")
+    return problems
+
+
+def prose_problems(text: str, *, language: str, answers: Iterable[str], secrets: Iterable[str] = ()) -> list[str]:
+    """What is wrong with one piece of report prose: language, leak, injection."""
+    answers = list(answers)
+    problems = []
+    if wrong_language(text, language):
+        problems.append("language")
+    if leaks_prompt(text, secrets, markup_only=True):
+        problems.append("leak")
+    if injected(text, answers):
+        problems.append("injection")
+    return problems
+
+
+def better_answer_problems(text: str, *, answer: str, language: str) -> list[str]:
+    """A 'better answer' that copies the candidate's own words is no better answer."""
+    problems = prose_problems(text, language=language, answers=[answer])
+    if answer and copies(text, answer):
+        problems.append("copied")
+    return problems
+
+
+def feedback_on_nothing(text: str) -> bool:
+    """Praise of an answer that was never given ('回答非常详细' for an unanswered question)."""
+    return bool(_PRAISE_FOR_NOTHING.search(text))
+
+
+def summary_contradicts(summary: str, overall: float) -> bool:
+    """A summary praising a weak interview (under 40/100) or criticising mostly a strong one (80+)."""
+    if overall < 40:
+        return bool(_PRAISE.search(summary)) and not _CRITICISM.search(summary)
+    if overall >= 80:
+        return bool(_CRITICISM.search(summary)) and not _PRAISE.search(summary)
+    return False
