@@ -39,6 +39,7 @@ class Usage:
     invalid_json: int = 0  # model JSON that did not fit its schema (the rules' result was used)
     guards: dict[str, int] = field(default_factory=dict)  # guard name → replies/fields it rejected
     fallbacks: int = 0  # replies or fields replaced by the built-in text
+    grades: dict[str, float] = field(default_factory=dict)  # {"rules": ..., "model": ...}: what each said
 
     def add(self, call: Any) -> None:
         if call is None:
@@ -65,6 +66,7 @@ class Usage:
         self.fallbacks += other.fallbacks
         for name, hits in other.guards.items():
             self.guards[name] = self.guards.get(name, 0) + hits
+        self.grades.update(other.grades)
 
     def hit(self, problems: list[str]) -> None:
         for name in problems:
@@ -85,6 +87,8 @@ class Usage:
             out["guards"] = dict(self.guards)
         if self.fallbacks:
             out["fallbacks"] = self.fallbacks
+        if self.grades:
+            out["grades"] = dict(self.grades)
         return out
 
 
@@ -273,7 +277,10 @@ def evaluate(ctx: TurnContext, settings: Settings) -> tuple[AnswerEvaluation, Us
 
     messages = prompts.evaluation_messages(ctx=ctx, question=ctx.item or {}, answers=ctx.answers, rules=rules)
     out = _model_json(messages, LLMEvaluationOut, settings, usage, temperature=0.0, what="evaluation")
-    return (rules if out is None else merge_evaluation(rules, out, ctx.answers)), usage
+    if out is None:
+        return rules, usage
+    usage.grades = {"rules": round(rules.score, 2), "model": round(float(out.score), 2)}
+    return merge_evaluation(rules, out, ctx.answers), usage
 
 
 # -- the reply -----------------------------------------------------------------------------------------------------

@@ -87,15 +87,17 @@ def split_history(history: Sequence[tuple[str, str]], answers: int) -> tuple[lis
         start = index
     while 0 < start < len(history) and history[start][0] != "assistant":
         start -= 1
-    earlier = [_one_line(_last_question(content)) for role, content in history[:start] if role == "assistant"]
+    earlier = [_one_line(neutralise(_last_question(content))) for role, content in history[:start]
+               if role == "assistant"]
     return earlier, history[start:]
 
 
 def _exchange_block(exchange: Sequence[tuple[str, str]]) -> str:
     lines = []
     for role, content in exchange:
+        # the interviewer's own messages quote candidate text too (the welcome names the position): neutralised
         lines.append(("Candidate:\n" + quote_candidate(content, 600)) if role == "user"
-                     else "Interviewer: " + " ".join(content.split()))
+                     else "Interviewer: " + " ".join(neutralise(content, 600).split()))
     return "\n".join(lines) or "(nothing yet)"
 
 
