@@ -178,6 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
             if index == 0:
                 delta["role"] = "assistant"
             self._write_event(_chunk(chunk_id, model, delta, None))
+            if fake.chunk_delay_s:
+                time.sleep(fake.chunk_delay_s)
             if fault == "stall" and index == 0:  # the first token, then silence, as a stuck model server
                 if self._wait_for_client_to_leave(fake, fake.hang_s):
                     return
@@ -248,6 +250,7 @@ class FakeLLMServer:
         self.latency_s = latency_s
         self.chunk_size = chunk_size
         self.hang_s = hang_s
+        self.chunk_delay_s = 0.0  # pause after each streamed chunk (a slow model)
         self._defaults = (self.responder, latency_s, chunk_size, hang_s)
         self._lock = threading.Lock()
         self._requests: list[dict] = []
@@ -322,6 +325,7 @@ class FakeLLMServer:
             self._arrivals.clear()
             self._closed_early.clear()
         self.responder, self.latency_s, self.chunk_size, self.hang_s = self._defaults
+        self.chunk_delay_s = 0.0
 
     @property
     def closed_early(self) -> list[float]:
