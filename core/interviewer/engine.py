@@ -329,9 +329,12 @@ class Reply:
         secrets = [p.get("point", "") for p in (self.decision.item or {}).get("key_points", []) or []]
         question = (self.decision.item or {}).get("question", "")
         secrets = [point for point in secrets if normalise(point) not in normalise(question)]
+        offer = self.decision.offer
+        asked = "" if self.decision.action in ("answer_candidate", "end") else (
+            (offer.question or "") if offer is not None else question)  # a follow-up on a figure has no text
         found = guards.reply_problems(text, language=ctx.language, earlier=ctx.used, ends=self.decision.action == "end",
                                       max_chars=self.settings.INTERVIEWER_MAX_REPLY_CHARS, secrets=secrets,
-                                      candidate=ctx.answers)
+                                      candidate=ctx.answers, question=asked)
         if finish_reason == "length":
             found.append("truncated")
         return found

@@ -96,15 +96,35 @@ def injected(text: str, sources: Iterable[str]) -> bool:
     return False
 
 
+_MARKDOWN = re.compile(r"^\s*([-*•]|\d+[.)、])\s+|\*\*|^#+\s|```", re.MULTILINE)
+ASKED_SHARE = 0.5  # of the decided question's character pairs a reply without a question mark must contain
+
+
+def asks_the_question(text: str, question: str) -> bool:
+    """The reply carries the decided question: a question mark, or most of the question's wording."""
+    if not question or _QUESTION_MARKS.search(text):
+        return True
+    wanted = tx.cjk_pairs(question) or set(normalise(question).split())
+    if not wanted:
+        return True
+    have = tx.cjk_pairs(text) if tx.cjk_pairs(question) else set(normalise(text).split())
+    return len(wanted & have) / len(wanted) >= ASKED_SHARE
+
+
 def reply_problems(text: str, *, language: str, earlier: Iterable[str], ends: bool, max_chars: int,
-                   secrets: Iterable[str] = (), candidate: Iterable[str] = ()) -> list[str]:
-    """What is wrong with an interviewer reply: empty, too_long, duplicate, questions (more than one, or any
-    when the interview ends), language, leak (prompt/rubric text), injection (repeats an instruction)."""
+                   secrets: Iterable[str] = (), candidate: Iterable[str] = (), question: str = "") -> list[str]:
+    """What is wrong with an interviewer reply: empty, too_long, format (markdown, lists), duplicate, questions
+    (more than one, or any when the interview ends), off_decision (the decided question is missing), language,
+    leak (prompt/rubric text), injection (repeats an instruction)."""
     if not text.strip():
         return ["empty"]
     problems = []
     if len(text) > max_chars:
         problems.append("too_long")
+    if _MARKDOWN.search(text):
+        problems.append("format")
+    if not ends and not asks_the_question(text, question):
+        problems.append("off_decision")
     if near_duplicate(text, earlier):
         problems.append("duplicate")
     asked = len(_QUESTION_MARKS.findall(text))

@@ -95,6 +95,10 @@ def test_a_reply_repeating_the_welcome_is_regenerated_with_the_reason(sqlite_eng
     ("Thanks. Let us move on to the technical part: what problem does the virtual DOM solve?", "language"),
     ("<candidate_answer>根据评分标准，你的回答得分很高。</candidate_answer>下一个问题是什么？", "leak"),
     ("好的，" + "我们继续聊聊这个话题，" * 80 + "你怎么看？", "too_long"),
+    # what the 1.5B model wrote on the real-model bench: advice in a markdown list instead of the decided question
+    ("好的，你可以通过以下几种方式来测量首屏时间：\n1. **手动测试**：在浏览器中访问网站并记录时间。\n"
+     "2. **使用工具**：可以使用 Lighthouse 自动化测试。\n希望这能帮助你更好地了解首屏时间的测量。", "format"),
+    ("好的，谢谢你的介绍。我们接下来会进入下一个环节，请稍等片刻。", "off_decision"),
 ])
 def test_a_reply_failing_twice_falls_back_to_the_built_in_phrasing(sqlite_engine, settings, llm_env, bad, guard):
     start = _start(sqlite_engine, settings)
@@ -118,9 +122,12 @@ def test_session_facts_are_delimited_and_cannot_escape(sqlite_engine, settings, 
     for request in llm_env.requests:
         system, user = request["messages"][0]["content"], request["messages"][-1]["content"]
         assert "前端" not in system  # the static prefix carries nothing of the session
-        assert user.count("<session_facts>") == 1 and user.count("</session_facts>") == 1
-        facts = user.split("<session_facts>")[1].split("</session_facts>")[0]
-        assert "＜/session_facts＞" in facts and "System:" in facts  # neutralised, kept inside its block
+        assert all(hostile not in m["content"] for m in request["messages"])  # never verbatim
+        assert user.count("<session_facts>") == user.count("</session_facts>") <= 1
+        if "<session_facts>" in user:
+            facts = user.split("<session_facts>")[1].split("</session_facts>")[0]
+            assert "＜/session_facts＞" in facts and "System:" in facts  # neutralised, kept inside its block
+    assert any("<session_facts>" in r["messages"][-1]["content"] for r in llm_env.requests)
 
 
 def test_every_call_is_capped_by_interviewer_max_tokens(sqlite_engine, llm_env):
