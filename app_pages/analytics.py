@@ -177,5 +177,6 @@ st.dataframe(local_times(frame, zone), hide_index=True, column_config={
     "last_activity": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "created_date_local": st.column_config.DateColumn(format="YYYY-MM-DD"),
     "cost_usd": st.column_config.NumberColumn(format="$%.4f"),
+    "model_seconds": st.column_config.NumberColumn(format="%.1f s"),
 })
 show_exports(frame, zone)

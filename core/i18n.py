@@ -339,6 +339,11 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Model use: {calls} calls · {tokens} tokens · {seconds} s · cost {cost}",
     },
     "usage.cost_unknown": {"zh-CN": "未知", "en": "unknown"},
+    "usage.report_rate_limited": {
+        "zh-CN": {"other": "报告重新生成得太频繁了，请 {n} 秒后再试。"},
+        "en": {"one": "Reports were regenerated too often: try again in {n} second.",
+               "other": "Reports were regenerated too often: try again in {n} seconds."},
+    },
     # --- end interviewer errors ---
 }
 

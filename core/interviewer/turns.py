@@ -534,6 +534,29 @@ def tokens_used_today(*, owner: str, engine: Engine) -> int:
                    .scalar_one())
 
 
+# What the model cost one interview: for staff on the report page.
+@dataclass
+class InterviewUsage:
+    calls: int
+    tokens: int
+    cost_usd: float | None
+    seconds: float
+
+
+def interview_usage(*, owner: str, session_id: str, engine: Engine | None = None) -> InterviewUsage:
+    """The model calls, tokens, cost (None when no call was priced) and model time of one of `owner`'s sessions."""
+    engine = engine or get_engine()
+    with session_scope(engine) as db:
+        sessions.get_session(db=db, owner=owner, session_id=session_id)
+    query = select(func.coalesce(func.sum(_USAGE.c.calls), 0),
+                   func.coalesce(func.sum(_USAGE.c.prompt_tokens + _USAGE.c.completion_tokens), 0),
+                   func.sum(_USAGE.c.cost_usd), func.coalesce(func.sum(_USAGE.c.latency_ms), 0)
+                   ).where(_USAGE.c.session_id == session_id, _USAGE.c.owner == owner)
+    with engine.connect() as conn:
+        calls, tokens, cost, ms = conn.execute(query).one()
+    return InterviewUsage(int(calls), int(tokens), float(cost) if cost is not None else None, round(ms / 1000, 1))
+
+
 def check_daily_tokens(*, owner: str, engine: Engine, settings: Settings, language: str) -> None:
     """InterviewerError("budget_exhausted") once `owner` has used INTERVIEWER_DAILY_TOKENS today (0: no budget).
     A call already running may finish past the budget; the next one is refused."""

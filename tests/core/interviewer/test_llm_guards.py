@@ -186,3 +186,20 @@ def test_the_report_call_asks_for_prose_only(sqlite_engine, settings, llm_env):
     with session_scope(sqlite_engine) as db:
         session = db.get(InterviewSession, result.session_id)
     assert session.prompt_tokens > 0
+
+
+def test_staff_exports_show_each_interviews_tokens_cost_and_model_time(sqlite_engine, settings, llm_env):
+    from core.stats import load_sessions
+
+    llm_env.latency_s = 0.05
+    llm_env.responder = Scripted(["好的，我们继续下一个问题：你还有什么想补充的吗？"])
+    result = run_persona("weak", engine=sqlite_engine, settings=settings, owner="alice")
+    offline = run_persona("weak", engine=sqlite_engine, settings=load_settings({}), owner="bob")
+    frame = load_sessions(engine=sqlite_engine, include_names=True, secret_key="k" * 40).set_index("session_id")
+    with session_scope(sqlite_engine) as db:
+        rows = list(db.execute(select(ModelUsage).where(ModelUsage.session_id == result.session_id)).scalars())
+    assert frame.loc[result.session_id, "model_seconds"] == pytest.approx(sum(r.latency_ms for r in rows) / 1000,
+                                                                          abs=0.1)
+    assert frame.loc[result.session_id, "model_seconds"] >= 0.05 * len(rows)
+    assert frame.loc[result.session_id, "tokens"] == sum(r.prompt_tokens + r.completion_tokens for r in rows)
+    assert frame.loc[offline.session_id, "model_seconds"] == 0 and frame.loc[offline.session_id, "tokens"] == 0
