@@ -129,7 +129,7 @@ def main() -> None:
         env = {"DATABASE_URL": f"sqlite:///{tmp}/real_model.db", "INTERVIEWER_MODEL": args.model,
                "INTERVIEWER_API_BASE": args.api_base, "INTERVIEWER_API_KEY": "sk-local",
                "INTERVIEWER_TIMEOUT": args.timeout, "INTERVIEWER_STREAM_TIMEOUT": "120",
-               "INTERVIEWER_MIN_TOKENS_PER_S": "0.5", "INTERVIEWER_NUM_RETRIES": "0",
+               "INTERVIEWER_MIN_TOKENS_PER_S": "0.2", "INTERVIEWER_NUM_RETRIES": "0",
                "SECRET_KEY_FILE": f"{tmp}/.secret_key"}
         settings = load_settings(env)
         engine = get_engine(env["DATABASE_URL"])

@@ -500,8 +500,8 @@ class LLMStream:
         response, chunks, head, exhausted, settings = _with_retries(self._open, self._settings)
         self.model = settings.model
         self.first_token_ms = round((time.perf_counter() - started) * 1000)
-        limit_s = settings.call_limit_s
-        deadline = time.perf_counter() + settings.max_tokens / settings.min_tokens_per_s + settings.stream_timeout
+        limit_s = settings.call_limit_s  # the whole call, first token included: sized by max_tokens
+        deadline = started + limit_s
         try:
             for chunk in head:
                 if delta := self._take(chunk):
