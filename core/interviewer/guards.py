@@ -30,8 +30,6 @@ _QUESTION_MARKS = re.compile(r"[?？]")
 _PRAISE = re.compile(r"优秀|出色|非常好|很好|表现突出|扎实|令人印象|完美|excellent|outstanding|impressive|strong|great|"
                      r"very good|well done|solid", re.IGNORECASE)
 _CRITICISM = re.compile(r"较差|很差|不及格|薄弱|欠缺|不足|poor|weak|lacking|insufficient|fell short", re.IGNORECASE)
-_PRAISE_FOR_NOTHING = re.compile(r"详细|全面|清晰|出色|优秀|很好|不错|detailed|thorough|clear|excellent|good|great",
-                                 re.IGNORECASE)
 
 
 def _letters(text: str) -> tuple[int, int]:
@@ -150,19 +148,6 @@ def prose_problems(text: str, *, language: str, answers: Iterable[str], secrets:
     if injected(text, answers):
         problems.append("injection")
     return problems
-
-
-def better_answer_problems(text: str, *, answer: str, language: str) -> list[str]:
-    """A 'better answer' that copies the candidate's own words is no better answer."""
-    problems = prose_problems(text, language=language, answers=[answer])
-    if answer and copies(text, answer):
-        problems.append("copied")
-    return problems
-
-
-def feedback_on_nothing(text: str) -> bool:
-    """Praise of an answer that was never given ('回答非常详细' for an unanswered question)."""
-    return bool(_PRAISE_FOR_NOTHING.search(text))
 
 
 def summary_contradicts(summary: str, overall: float) -> bool:
