@@ -35,6 +35,16 @@ def wants_json(body: dict) -> bool:
     return False
 
 
+def suggested_wording(body: dict) -> str | None:
+    """The interviewer's draft that a reply prompt carries ("Suggested wording ...: <text>"): what a model that
+    follows its instructions would say."""
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, str) and "Suggested wording" in content:
+            return content.split("Suggested wording", 1)[1].split(": ", 1)[-1].splitlines()[0]
+    return None
+
+
 def default_responder(body: dict) -> str:
     """A small JSON object for JSON requests, a fixed Chinese sentence otherwise."""
     return DEFAULT_JSON_TEXT if wants_json(body) else DEFAULT_TEXT
