@@ -32,14 +32,21 @@ if user is None:
     c.load_question_banks_in_background()  # after the page is drawn: the user now types for a while
     st.stop()
 
+# Staff and analysts land on the analytics page (it is their default); candidates on the chat.
+staff_view = user.has_any_role(*c.ANALYTICS_ROLES)
 pages = {
-    "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", default=True),
+    "chat": st.Page(c.PAGE_CHAT, title=c.tr("nav.chat"), icon=":material/forum:", default=not staff_view),
     "new": st.Page(c.PAGE_NEW, title=c.tr("nav.new"), icon=":material/add_circle:"),
     "report": st.Page(c.PAGE_REPORT, title=c.tr("nav.report"), icon=":material/assessment:"),
+    "drill": st.Page(c.PAGE_DRILL, title=c.tr("nav.drill"), icon=":material/fitness_center:"),
+    # Everyone who practises (staff demoing too) sees their own progress and nobody else's.
+    "progress": st.Page(c.PAGE_PROGRESS, title=c.tr("nav.progress"), icon=":material/trending_up:"),
 }
-if user.has_any_role(*c.ANALYTICS_ROLES):
-    pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:")
+if staff_view:
+    pages["analytics"] = st.Page(c.PAGE_ANALYTICS, title=c.tr("nav.analytics"), icon=":material/insights:",
+                                 default=True)
 current_page = st.navigation(list(pages.values()))
+on_analytics = staff_view and current_page.url_path == pages["analytics"].url_path
 
 # Restore order (the seed's initializeApp): clicked card or ?session= if it is the user's, last open, newest.
 switch_to = st.session_state.pop(c.SWITCH_TO, None)
@@ -58,7 +65,11 @@ if choice.url_rejected:
 elif st.session_state.get(c.REJECTED_LINK, choice.session_id) != choice.session_id or switch_to:
     st.session_state.pop(c.REJECTED_LINK, None)
 st.session_state[c.OPEN_SESSION] = choice.session_id
-if choice.session_id:
+# A ?session= link opens that chat, even at the root URL that is the analytics page for staff; the analytics page
+# itself keeps no session in its URL, so reloading it stays there.
+if on_analytics and choice.source == "url" and not switch_to:
+    c.go_to(c.PAGE_CHAT, choice.session_id)
+if choice.session_id and not on_analytics:
     if st.query_params.get("session") != choice.session_id:
         st.query_params["session"] = choice.session_id
 else:
@@ -71,7 +82,7 @@ if switch_to and choice.session_id == switch_to and current_page.url_path != pag
 render_sidebar(summaries=summaries, open_id=choice.session_id)
 delete_dialog_if_requested()
 c.show_flash()
-if c.REJECTED_LINK in st.session_state:
-    st.warning(c.tr("app.session_rejected"), icon=":material/link_off:")
+if c.REJECTED_LINK in st.session_state:  # pinned above the chat input, where the eye is, however long the chat
+    st.bottom.warning(c.tr("app.session_rejected"), icon=":material/link_off:")
 c.load_question_banks_in_background()  # signed in by the cookie after a restart: the login page never ran
 current_page.run()

@@ -19,7 +19,7 @@ from starlette.routing import Match
 from core import drills, sessions
 from core.interviewer import turns
 from core.interviewer.errors import InterviewerError
-from core.ratelimit import RateLimited
+from core.ratelimit import LimitStoreUnavailable, RateLimited
 
 log = logging.getLogger("zhimian.api")
 
@@ -71,15 +71,17 @@ class ApiError:
 
 
 # The core errors a route may let through; each is answered by describe_error.
-CORE_ERRORS = (RateLimited, ReportMissing, turns.TurnBusy, InterviewerError, turns.InterviewCompleted,
-               turns.ReportNotReady, sessions.InvalidInput, sessions.SessionNotFound, drills.QuestionNotFound,
-               drills.DrillNotFound)
+CORE_ERRORS = (RateLimited, LimitStoreUnavailable, ReportMissing, turns.TurnBusy, InterviewerError,
+               turns.InterviewCompleted, turns.ReportNotReady, sessions.InvalidInput, sessions.SessionNotFound,
+               drills.QuestionNotFound, drills.DrillNotFound)
 
 
 def describe_error(exc: BaseException) -> ApiError:
     """The single mapping from core exceptions to statuses and protocol codes."""
     if isinstance(exc, RateLimited):
         return ApiError(429, "rate_limited", str(exc), True, exc.retry_after)
+    if isinstance(exc, LimitStoreUnavailable):
+        return ApiError(503, "unavailable", str(exc), True, 2)
     if isinstance(exc, turns.TurnBusy):
         return ApiError(409, "busy", _text(exc, "上一条回答仍在处理中 / a turn is already running"), True, 1)
     if isinstance(exc, turns.InterviewCompleted):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import altair as alt
 import pandas as pd
 import streamlit as st
+from babel.dates import format_skeleton
 
 from core import stats
 from core.config import get_settings
-from core.i18n import t
+from core.i18n import BABEL_LOCALES, t
 from core.models import LEVELS, utcnow
 from ui.common import ANALYTICS_ROLES, USER, engine
 from ui.common import lang as current_lang
@@ -94,9 +96,7 @@ def show_charts(frame: pd.DataFrame) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader(t("analytics.chart_daily", lang))
-        daily = stats.daily_counts(frame).rename(columns={"sessions": sessions_label, "completed": completed_label})
-        st.line_chart(daily, x="date", y=[sessions_label, completed_label], x_label="", y_label="",
-                      color=["#2563eb", "#16a34a"])
+        show_daily(stats.daily_counts(frame), sessions_label, completed_label)
     with right:
         st.subheader(t("analytics.chart_fields", lang))
         fields = stats.field_summary(frame)
@@ -110,15 +110,23 @@ def show_charts(frame: pd.DataFrame) -> None:
                      sort=False)
     with right:
         st.subheader(t("analytics.chart_scores", lang))
-        st.bar_chart(stats.score_distribution(frame), x="band", y="sessions", x_label=t("analytics.score", lang),
-                     y_label=sessions_label, sort=False)
+        scores = stats.score_distribution(frame)
+        if scores["sessions"].sum():
+            st.bar_chart(scores, x="band", y="sessions", x_label=t("analytics.score", lang), y_label=sessions_label,
+                         sort=False)
+        else:  # an empty chart with a "0.000000" axis says less than a sentence
+            st.caption(t("analytics.no_scores", lang))
     left, right = st.columns(2)
     with left:
         st.subheader(t("analytics.chart_dimensions", lang))
         dims = stats.dimension_means(frame).assign(
             dimension=lambda f: [t(f"dimension.{d}", lang) for d in f["dimension"]]
         )
-        st.bar_chart(dims, x="dimension", y="mean_score", x_label="", y_label=t("analytics.score", lang), sort=False)
+        if dims["mean_score"].notna().any():
+            st.bar_chart(dims, x="dimension", y="mean_score", x_label="", y_label=t("analytics.score", lang),
+                         sort=False)
+        else:
+            st.caption(t("analytics.no_scores", lang))
     with right:
         st.subheader(t("analytics.table_fields", lang))
         st.dataframe(fields, hide_index=True, column_config={
@@ -129,6 +137,64 @@ def show_charts(frame: pd.DataFrame) -> None:
             "mean_duration_minutes": st.column_config.NumberColumn(t("analytics.mean_duration", lang),
                                                                    format="%.0f"),
         })
+
+
+def day_label(day) -> str:
+    """'11月26日' / 'Nov 26': a chart axis in the UI language (Vega-Lite's own date labels are English)."""
+    return format_skeleton("MMMd", day, locale=BABEL_LOCALES[lang])
+
+
+def show_daily(daily: pd.DataFrame, sessions_label: str, completed_label: str) -> None:
+    """Interviews started and completed per day; one day is two plain figures, not a chart with a single point."""
+    if len(daily) == 1:
+        day = daily.iloc[0]
+        st.caption(t("analytics.one_day", lang, day=day_label(day["date"])))
+        cells = st.columns(2)
+        cells[0].metric(sessions_label, f"{day['sessions']:,}")
+        cells[1].metric(completed_label, f"{day['completed']:,}")
+        return
+    long = daily.assign(day=[day_label(d) for d in daily["date"]]).melt(
+        id_vars=["date", "day"], value_vars=["sessions", "completed"], var_name="series", value_name="count")
+    long["series"] = long["series"].map({"sessions": sessions_label, "completed": completed_label})
+    days = list(dict.fromkeys(long.sort_values("date")["day"]))  # calendar order, not alphabetical
+    chart = alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("day:O", sort=days, title=None, axis=alt.Axis(labelAngle=0, labelOverlap=True)),
+        y=alt.Y("count:Q", title=None, axis=alt.Axis(tickMinStep=1)),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=[sessions_label, completed_label],
+                                                                 range=["#2563eb", "#16a34a"]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("day:O", title=t("analytics.day", lang)), alt.Tooltip("series:N", title=" "),
+                 alt.Tooltip("count:Q", title=" ")],
+    )
+    st.altair_chart(chart)
+
+
+def session_table_columns(columns) -> dict:
+    """Readable headers in the UI language for the sessions table; the data (and so every export) keeps the stable
+    machine-readable names, shown on hover."""
+    formats = {
+        "created_at": lambda label, hint: st.column_config.DatetimeColumn(label, help=hint, format="YYYY-MM-DD HH:mm"),
+        "last_activity": lambda label, hint: st.column_config.DatetimeColumn(label, help=hint,
+                                                                             format="YYYY-MM-DD HH:mm"),
+        "created_date_local": lambda label, hint: st.column_config.DateColumn(label, help=hint, format="YYYY-MM-DD"),
+        "cost_usd": lambda label, hint: st.column_config.NumberColumn(label, help=hint, format="$%.4f"),
+        "model_seconds": lambda label, hint: st.column_config.NumberColumn(label, help=hint, format="%.1f s"),
+        "is_complete": lambda label, hint: st.column_config.CheckboxColumn(label, help=hint),
+        "ended_early": lambda label, hint: st.column_config.CheckboxColumn(label, help=hint),
+    }
+    config = {}
+    for column in columns:
+        label = column_label(column)
+        hint = t("analytics.column_help", lang, name=column)
+        make = formats.get(column)
+        config[column] = make(label, hint) if make else st.column_config.Column(label, help=hint)
+    return config
+
+
+def column_label(column: str) -> str:
+    if column.startswith("score_") and column != "score_overall":
+        return t("analytics.col.score_dimension", lang, dimension=t("dimension." + column.removeprefix("score_"), lang))
+    return t("analytics.col." + column, lang)
 
 
 def local_times(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
@@ -172,11 +238,5 @@ if frame.empty:
 else:
     show_charts(frame)
 st.subheader(t("analytics.table_sessions", lang))
-st.dataframe(local_times(frame, zone), hide_index=True, column_config={
-    "created_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-    "last_activity": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-    "created_date_local": st.column_config.DateColumn(format="YYYY-MM-DD"),
-    "cost_usd": st.column_config.NumberColumn(format="$%.4f"),
-    "model_seconds": st.column_config.NumberColumn(format="%.1f s"),
-})
+st.dataframe(local_times(frame, zone), hide_index=True, column_config=session_table_columns(frame.columns))
 show_exports(frame, zone)

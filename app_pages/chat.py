@@ -16,6 +16,7 @@ from ui import common as c
 from ui.forms import render_new_interview_form
 from ui.sidebar import escape_markdown
 from ui.thinking import reply_pieces
+from ui.welcome import render_welcome
 
 AVATARS = {"assistant": ":material/support_agent:", "user": ":material/person:"}
 
@@ -64,6 +65,7 @@ def answer(content: str, client_message_id: str, *, echo: bool) -> None:
         c.flash("error.session_not_found", ":material/link_off:")
     if finished and finished[-1].is_complete:
         c.flash("chat.ended", ":material/flag:")
+        st.session_state[c.SCROLL_TO_END] = ctx.session_id
     st.rerun()
 
 
@@ -97,6 +99,7 @@ def end_dialog_if_requested() -> None:
                 pass
             close()
             c.flash("chat.ended", ":material/flag:")
+            st.session_state[c.SCROLL_TO_END] = ctx.session_id
             st.rerun()
 
     confirm()
@@ -124,9 +127,35 @@ def render_problem(error: dict | None, has_pending: bool) -> bool:
     return st.button(c.tr("chat.retry"), icon=":material/refresh:", key="zm_retry", type="primary")
 
 
+def report_call_to_action(session_id: str) -> None:
+    with st.container(border=True, horizontal=True, vertical_alignment="center", wrap=False, key="zm_report_cta"):
+        st.markdown(f":material/flag: {c.tr('chat.report_ready')}", width="stretch")
+        if st.button(c.tr("chat.report_cta"), type="primary", icon=":material/assessment:", key="zm_report_top"):
+            c.go_to(c.PAGE_REPORT, session_id)
+
+
+# Runs once, when the interview has just ended: the closing words, the notice and the report link are at the end.
+SCROLL_TO_END_SCRIPT = """<script>
+(() => {
+  const started = Date.now();
+  const scroll = () => {
+    const end = document.querySelector('.st-key-zm_chat_end');
+    if (end) end.scrollIntoView({block: 'end'});
+    if (Date.now() - started < 1500) setTimeout(scroll, 100);  // until the last elements have been drawn
+  };
+  scroll();
+})();
+</script>"""
+
+
+def scroll_to_end() -> None:
+    with st.container(key="zm_chat_end"):
+        st.html(SCROLL_TO_END_SCRIPT, unsafe_allow_javascript=True)
+
+
 if not ctx.session_id:
     st.title(c.tr("new.title"))
-    st.info(c.tr("chat.no_session"), icon=":material/info:")
+    render_welcome()  # no session open means none at all: a first visit
     render_new_interview_form()
     st.stop()
 
@@ -149,6 +178,9 @@ with end_col:
     if not session.is_complete:
         st.button(c.tr("chat.end"), key="zm_end", icon=":material/flag:", on_click=ask_end, width="stretch")
 
+if session.is_complete:  # the report is what a finished chat is reopened for: offer it before the long history
+    report_call_to_action(session.id)
+
 for message in history.messages:
     show_message(message)
 
@@ -170,3 +202,6 @@ else:
         answer(prompt, str(uuid.uuid4()), echo=True)
 
 end_dialog_if_requested()
+if st.session_state.get(c.SCROLL_TO_END) == session.id:
+    st.session_state.pop(c.SCROLL_TO_END)
+    scroll_to_end()

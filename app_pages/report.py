@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pandas as pd
 import streamlit as st
 
-from core import sessions
+from core import report_pdf, sessions
 from core.interviewer import turns
 from core.models import Report
 from core.ratelimit import RateLimited
@@ -110,6 +111,12 @@ def bullet_list(title_key: str, items: list, icon: str) -> None:
 def downloads(history: sessions.SessionHistory, report: Report | None) -> None:
     st.markdown(f"#### {c.tr('report.downloads')}")
     name = f"zhimian-{history.session.id[:8]}"
+    if report is not None:  # built only when clicked (a callable), in the language the page is shown in
+        st.download_button(c.tr("report.download_pdf"), file_name=report_pdf.pdf_file_name(history.session.id),
+                           data=partial(report_pdf.report_pdf, owner=ctx.user.username, session_id=history.session.id,
+                                        lang=ctx.lang, engine=c.engine()),
+                           mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore",
+                           key="zm_download_pdf", type="primary", width="stretch")
     left, right = st.columns(2)
     left.download_button(c.tr("report.download_md"), transcript_markdown(history, report, ctx.lang),
                          file_name=f"{name}.md", mime="text/markdown", icon=":material/description:",

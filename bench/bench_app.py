@@ -34,14 +34,16 @@ def populate(owner: str, n_sessions: int, n_messages: int) -> None:
     """n_sessions spread over two months; the newest (the one that opens) holds n_messages messages."""
     from core import sessions
     from core.db import get_engine, session_scope
-    from core.models import utcnow
+    from core.interviewer import turns
+    from core.models import InterviewSession, utcnow
 
     fields = ["前端开发", "后端开发", "数据分析", "产品管理", "人工智能", "测试开发", "运维/DevOps", "通用"]
     now = utcnow()
     with session_scope(get_engine()) as db:
         for i in range(n_sessions):
-            s = sessions.create_session(db=db, owner=owner, info={
+            started = turns.start_interview(owner=owner, engine=db.get_bind(), info={
                 "candidate_name": "李小明", "target_position": f"岗位 {i:03d}", "field": fields[i % len(fields)]})
+            s = db.get(InterviewSession, started.session.id)
             for j in range(n_messages if i == n_sessions - 1 else (i % 12)):
                 role = "assistant" if j % 2 == 0 else "user"
                 sessions.add_message(db=db, session=s, role=role, content=f"第 {j} 条消息：" + "内容" * 40,

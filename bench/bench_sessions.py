@@ -1,8 +1,11 @@
-"""List-summaries speed: our service vs a raw sqlite3 aggregate over the same file, same run.
+"""Session-list speed: our service against raw sqlite3 selecting the same columns from the same file, same run.
 
-    python bench/bench_sessions.py [--sessions 1000] [--messages 50] [--repeat 50]
+    python bench/bench_sessions.py [--sessions 1000] [--messages 50] [--repeat 200]
 
-Target (issue 2): median of list_session_summaries <= 20 ms and ratio <= 2.0 on SQLite.
+Target (issue 12): median of list_session_summaries <= 10 ms and <= 2.0x the raw query of the same columns (what
+the service adds: SQLAlchemy, aware datetimes, status and duration, one object per row). The two are timed in
+alternation, so a machine loaded by other work slows both alike. The COUNT aggregate is printed for reference only:
+it is slower than either because it joins the messages, which hides the service's own overhead.
 """
 
 from __future__ import annotations
@@ -60,21 +63,24 @@ def populate(engine, n_sessions: int, n_messages: int, owner: str = "bench") -> 
             conn.execute(insert(Message), messages[k:k + 10_000])
 
 
-def median_ms(fn, repeat: int) -> float:
-    fn()  # warm caches
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
+def interleaved_medians_ms(fns: dict, repeat: int) -> dict[str, float]:
+    """Median milliseconds of each function, calling them in turn `repeat` times (after one warm-up each)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
         fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=50)
-    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
@@ -97,13 +103,13 @@ def main() -> None:
         def same_columns():
             assert len(raw.execute(RAW_SAME_COLUMNS, ("bench",)).fetchall()) == args.sessions
 
-        ours_ms, raw_ms = median_ms(ours, args.repeat), median_ms(baseline, args.repeat)
-        plain_ms = median_ms(same_columns, args.repeat)
-        print(f"list_session_summaries median:        {ours_ms:.2f} ms (target <= 20 ms)")
-        print(f"raw sqlite3 aggregate (COUNT) median: {raw_ms:.2f} ms")
-        print(f"ratio ours/raw aggregate:             {ours_ms / raw_ms:.2f} (target <= 2.0)")
-        print(f"raw sqlite3 same columns median:      {plain_ms:.2f} ms (ours/raw same columns: "
-              f"{ours_ms / plain_ms:.2f}, the cost of SQLAlchemy rows + summaries)")
+        medians = interleaved_medians_ms({"ours": ours, "same": same_columns}, args.repeat)
+        aggregate_ms = interleaved_medians_ms({"aggregate": baseline}, max(5, args.repeat // 10))["aggregate"]
+        ours_ms, plain_ms = medians["ours"], medians["same"]
+        print(f"list_session_summaries median:        {ours_ms:.2f} ms (target <= 10 ms)")
+        print(f"raw sqlite3 same columns median:      {plain_ms:.2f} ms")
+        print(f"ratio ours/raw same columns:          {ours_ms / plain_ms:.2f} (target <= 2.0)")
+        print(f"raw sqlite3 COUNT aggregate median:   {aggregate_ms:.2f} ms (reference: joins the messages)")
 
 
 if __name__ == "__main__":

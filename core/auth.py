@@ -18,10 +18,8 @@ from pathlib import Path
 import bcrypt
 import jwt
 import yaml
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
+from core import ratelimit
 from core.config import Settings, get_settings
 
 ROLES = ("candidate", "staff", "analyst")
@@ -64,10 +62,6 @@ class AuthUser:
 
 class AuthError(Exception):
     """Wrong credentials, or an invalid or expired token."""
-
-
-class TooManyAttempts(AuthError):
-    """Too many failed logins for this account in the current window."""
 
 
 class RegistrationRefused(ValueError):
@@ -178,16 +172,20 @@ def _registration_problem(first_name: str, last_name: str, email: str, username:
 
 
 def register_account(*, first_name: str, last_name: str, email: str, username: str, password: str,
-                     repeat_password: str, settings: Settings | None = None) -> AuthUser:
-    """Add a candidate account to the accounts file; RegistrationRefused(reason) when a field or the name is bad."""
+                     repeat_password: str, client: str = "", settings: Settings | None = None) -> AuthUser:
+    """Add a candidate account to the accounts file; RegistrationRefused(reason) when a field or the name is bad,
+    or "throttled" past REGISTRATIONS_PER_PEER from this peer or REGISTRATIONS_PER_HOUR in all."""
     settings = settings or get_settings()
     first_name, last_name, email = first_name.strip(), last_name.strip(), email.strip()
     username, password, repeat_password = username.strip().lower(), password.strip(), repeat_password.strip()
     problem = _registration_problem(first_name, last_name, email, username, password, repeat_password)
     if problem:
         raise RegistrationRefused(problem)
+    if not (ratelimit.hit(REGISTRATIONS_PER_PEER, "register", _peer(client)).allowed
+            and ratelimit.hit(REGISTRATIONS_PER_HOUR, "register-all").allowed):
+        raise RegistrationRefused("throttled")
     ensure_auth_config(settings)
-    hashed = hash_password(password)
+    hashed = str(_with_hash_slot(lambda: hash_password(password)))
 
     def add(users: dict) -> None:
         if username in users or any(str(u.get("email", "")).lower() == email.lower() for u in users.values()):
@@ -208,37 +206,108 @@ def user_from_config(username: str, config: dict) -> AuthUser | None:
     return AuthUser(username=username, name=name, roles=roles)
 
 
-# --- login throttling: at most 5 failures per account and client in 15 minutes ---------------------------
-_throttle_storage = MemoryStorage()
-_throttle = MovingWindowRateLimiter(_throttle_storage)
-LOGIN_FAILURE_LIMIT = parse("5/15 minutes")
+# --- login throttling and the bcrypt budget ---------------------------------------------------------------
+# A failure counts against the account from this peer (5 per 15 minutes) and against the account from anywhere
+# (20 per 15 minutes: a client that changes its address, e.g. with a forged X-Forwarded-For, gains nothing);
+# every attempt, successful or not, counts against the peer (30 a minute). The peer is the address the server
+# saw, or the one a trusted proxy (uvicorn's FORWARDED_ALLOW_IPS) forwarded. Counters live in core.ratelimit:
+# in Redis with REDIS_URL (shared by workers, kept across restarts), in process memory otherwise.
+LOGIN_FAILURES_PER_PEER = "5/15 minutes"
+LOGIN_FAILURES_PER_ACCOUNT = "20/15 minutes"
+LOGIN_ATTEMPTS_PER_PEER = "30/minute"
+REGISTRATIONS_PER_PEER = "5/hour"
+REGISTRATIONS_PER_HOUR = "100/hour"  # every peer together: a bound on accounts a flood can add
+# bcrypt is deliberately slow: at most this many checks run at once (the rest wait their turn, up to
+# HASH_WAIT_S), so logins can never take every core from the other requests.
+LOGIN_FAILURE_LIMIT = ratelimit.parse_rate(LOGIN_FAILURES_PER_PEER)
+HASH_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+HASH_WAIT_S = 10.0
+_hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
+
+
+class TooManyAttempts(AuthError):
+    """Too many logins or failures for this account or peer; `retry_after` seconds until one more may run."""
+
+    def __init__(self, message: str, retry_after: int = 15 * 60):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthBusy(RuntimeError):
+    """Every bcrypt slot stayed busy for HASH_WAIT_S: the server is overloaded with logins; retry shortly."""
+
+    def __init__(self) -> None:
+        super().__init__("登录请求过多，请稍后重试 / too many logins at once, please retry shortly")
+
+
+def _with_hash_slot(work: Callable[[], object]) -> object:
+    if not _hash_slots.acquire(timeout=HASH_WAIT_S):
+        raise AuthBusy()
+    try:
+        return work()
+    finally:
+        _hash_slots.release()
+
+
+def _check_password(password: str, stored: str | None) -> bool:
+    """bcrypt check within the slot budget; an unknown user costs a check too, so timing does not tell who has an
+    account."""
+    def check() -> bool:
+        try:
+            return bcrypt.checkpw(password.encode(), str(stored or _cached_hash("no such account")).encode())
+        except ValueError:  # a malformed stored hash, or a password bcrypt refuses (NUL)
+            return False
+
+    return bool(_with_hash_slot(check)) and bool(stored)
+
+
+def _peer(client: str) -> str:
+    return client or "local"
 
 
 def login_allowed(username: str, client: str = "") -> bool:
-    return _throttle.test(LOGIN_FAILURE_LIMIT, "login", username.lower(), client)
+    """Whether another failure would still be counted rather than refused up front."""
+    account = username.strip().lower()
+    return (ratelimit.allowed(LOGIN_FAILURES_PER_PEER, "login-fail", account, _peer(client))
+            and ratelimit.allowed(LOGIN_FAILURES_PER_ACCOUNT, "login-fail-account", account))
 
 
 def record_login_failure(username: str, client: str = "") -> None:
-    _throttle.hit(LOGIN_FAILURE_LIMIT, "login", username.lower(), client)
+    account = username.strip().lower()
+    ratelimit.hit(LOGIN_FAILURES_PER_PEER, "login-fail", account, _peer(client))
+    ratelimit.hit(LOGIN_FAILURES_PER_ACCOUNT, "login-fail-account", account)
 
 
 def reset_login_failures() -> None:
-    _throttle_storage.reset()
+    ratelimit.reset_limits()
+
+
+def _locked_out(username: str, client: str) -> TooManyAttempts | None:
+    """Why this login may not be tried now (the peer's attempts, or the account's failures), or None."""
+    peer = _peer(client)
+    attempt = ratelimit.hit(LOGIN_ATTEMPTS_PER_PEER, "login", peer)
+    if not attempt.allowed:
+        return TooManyAttempts(f"登录尝试过于频繁，请 {attempt.retry_after} 秒后再试 / too many login attempts, retry "
+                               f"in {attempt.retry_after} s", attempt.retry_after)
+    for rate, keys in ((LOGIN_FAILURES_PER_PEER, ("login-fail", username, peer)),
+                       (LOGIN_FAILURES_PER_ACCOUNT, ("login-fail-account", username))):
+        if not ratelimit.allowed(rate, *keys):
+            wait = ratelimit.retry_after(rate, *keys)
+            return TooManyAttempts("登录失败次数过多，请 15 分钟后再试 / too many failed logins, try again later", wait)
+    return None
 
 
 def authenticate(username: str, password: str, *, client: str = "", settings: Settings | None = None) -> AuthUser:
-    """Check a username and password; raises AuthError (same message for unknown user and wrong password)."""
+    """Check a username and password; raises AuthError (same message for unknown user and wrong password),
+    TooManyAttempts over a cap, AuthBusy when every bcrypt slot stays busy."""
     settings = settings or get_settings()
     username = (username or "").strip().lower()
-    if not login_allowed(username, client):
-        raise TooManyAttempts("登录失败次数过多，请 15 分钟后再试 / too many failed logins, try again later")
+    refused = _locked_out(username, client)
+    if refused is not None:
+        raise refused
     config = ensure_auth_config(settings)
     stored = config["credentials"]["usernames"].get(username, {}).get("password")
-    try:  # an unknown user costs a hash check too, so the answer's timing does not tell who has an account
-        ok = bcrypt.checkpw(password.encode(), str(stored or _cached_hash("no such account")).encode()) and bool(stored)
-    except ValueError:
-        ok = False
-    if not ok:
+    if not _check_password(password or "", stored):
         record_login_failure(username, client)
         raise AuthError("用户名或密码错误 / incorrect username or password")
     return user_from_config(username, config)

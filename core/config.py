@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     ACCESS_TOKEN_MINUTES: PositiveInt = 60 * 12
     STATS_INCLUDE_NAMES: bool = False
     REDIS_URL: str | None = Field(default=None, description="shared rate limits across workers and hosts")
+    # PostgreSQL: API workers wake on LISTEN/NOTIFY when another process changes a watched session. Off only where
+    # LISTEN cannot work (a PgBouncer in transaction mode); workers then rely on polling alone.
+    LIVE_SYNC_LISTEN: bool = True
+    LIVE_SYNC_FALLBACK_POLL_S: PositiveFloat = 3.0  # how often a listening worker still polls, for a lost NOTIFY
 
     @property
     def uses_llm(self) -> bool:

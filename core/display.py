@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.i18n import t
@@ -44,17 +44,21 @@ class Status:
 
 def session_status(*, message_count: int, is_complete: bool | None = None, stage: str | None = None) -> Status:
     """刚开始 / 进行中 / 已完成: from the interview state when there is one, else the seed's count rule."""
+    return _STATUSES[status_key(message_count=message_count, is_complete=is_complete, stage=stage)]
+
+
+def status_key(*, message_count: int, is_complete: bool | None = None, stage: str | None = None) -> str:
+    """The key of session_status, without building the badge (a session list computes it for every row)."""
     if is_complete:
-        key = "completed"
-    elif stage:
-        key = "started" if message_count <= 2 else "in_progress"
-    elif message_count <= 2:
-        key = "started"
-    elif message_count < 10:
-        key = "in_progress"
-    else:
-        key = "completed"
-    return Status(key, *STATUS_COLOURS[key])
+        return "completed"
+    if stage:
+        return "started" if message_count <= 2 else "in_progress"
+    if message_count <= 2:
+        return "started"
+    return "in_progress" if message_count < 10 else "completed"
+
+
+_STATUSES = {key: Status(key, *colours) for key, colours in STATUS_COLOURS.items()}
 
 
 def field_key(field: str, target_position: str = "") -> str:
@@ -96,4 +100,4 @@ def time_zone(tz: str | None = None) -> ZoneInfo:
 
 
 def duration_minutes(created_at: datetime, last_activity: datetime) -> int:
-    return max(0, int((last_activity - created_at) / timedelta(minutes=1)))
+    return max(0, int((last_activity - created_at).total_seconds() // 60))

@@ -88,6 +88,13 @@ def list_questions(*, field: str, language: str, stage: str | None = None,
     return list({q.id: q for q in out}.values())
 
 
+def get_question(question_id: str) -> DrillQuestion:
+    """One drillable question as the list shows it; QuestionNotFound for an unknown or non-drillable id."""
+    question = _question(question_id)
+    return DrillQuestion(question.id, _bank_of(question.id), _language_of(question.id), question.stage,
+                         question.level, question.question)
+
+
 def _bank_of(question_id: str) -> str:
     return question_id.split("-", 1)[0]
 

@@ -11,6 +11,7 @@ from core.models import utcnow
 
 LANGUAGES = {"zh-CN": "中文", "en": "English"}
 _BABEL_LOCALES = {"zh-CN": "zh_Hans_CN", "en": "en"}
+BABEL_LOCALES = _BABEL_LOCALES  # for pages that format dates with Babel themselves
 
 # key -> {language: text}. Plural entries are dicts keyed by Babel's plural category ("one", "other").
 CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
@@ -103,6 +104,15 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     "login.err_password_weak": {
         "zh-CN": "密码强度不足：需为 8–20 位，并包含大写字母、小写字母、数字和特殊字符。",
         "en": "Password too weak: 8–20 characters with upper- and lower-case letters, a digit and a symbol.",
+    },
+    # --- security hardening (issue 11): login and registration limits ---
+    "login.err_busy": {
+        "zh-CN": "当前登录的人比较多，请稍等几秒再试。",
+        "en": "A lot of people are signing in right now. Please try again in a few seconds.",
+    },
+    "login.err_throttled": {
+        "zh-CN": "这台设备近期注册的账号过多，请一小时后再试。",
+        "en": "Too many accounts have been created from here recently. Please try again in an hour.",
     },
     "sidebar.new": {"zh-CN": "新建面试", "en": "New interview"},
     "sidebar.empty": {
@@ -229,6 +239,69 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     "report.download_md": {"zh-CN": "下载 Markdown", "en": "Download Markdown"},
     "report.download_json": {"zh-CN": "下载 JSON", "en": "Download JSON"},
     "report.downloads": {"zh-CN": "导出对话与报告", "en": "Export transcript and report"},
+    # --- question drill page (keys "drill.*") ---
+    "nav.drill": {"zh-CN": "题目练习", "en": "Question drill"},
+    "drill.title": {"zh-CN": "题目练习", "en": "Question drill"},
+    "drill.subtitle": {
+        "zh-CN": "一次只练一道题：作答后马上看到你讲到了哪些要点（附上你的原话）、还可以补充什么，"
+                 "以及面试官接下来会怎么追问。",
+        "en": "One question at a time: answer it and see at once which points you made (in your own words), what "
+              "you could add, and what an interviewer would ask next.",
+    },
+    "drill.field": {"zh-CN": "方向", "en": "Field"},
+    "drill.stage": {"zh-CN": "题型", "en": "Question type"},
+    "drill.level": {"zh-CN": "难度", "en": "Level"},
+    "drill.any_level": {"zh-CN": "全部难度", "en": "Any level"},
+    "drill.question": {"zh-CN": "题目", "en": "Question"},
+    "drill.another": {"zh-CN": "换一题", "en": "Another question"},
+    "drill.no_questions": {
+        "zh-CN": "这个组合下暂时没有题目，换个题型或难度试试。",
+        "en": "No questions for this combination yet; try another type or level.",
+    },
+    "drill.answer": {"zh-CN": "你的回答", "en": "Your answer"},
+    "drill.answer_placeholder": {
+        "zh-CN": "像在面试里一样作答：先给结论，再讲原理、例子或你做过的事。",
+        "en": "Answer as you would in the interview: the point first, then the why, an example or what you did.",
+    },
+    "drill.submit": {"zh-CN": "提交并查看点评", "en": "Submit and see feedback"},
+    "drill.judging": {"zh-CN": "正在点评…", "en": "Reading your answer…"},
+    "drill.score": {"zh-CN": "得分", "en": "Score"},
+    "drill.covered": {"zh-CN": "你讲到的要点", "en": "Points you made"},
+    "drill.unclear": {"zh-CN": "提到了但没讲清楚", "en": "Mentioned but not explained"},
+    "drill.missed": {"zh-CN": "还可以补充", "en": "You could add"},
+    "drill.none_covered": {
+        "zh-CN": "这次还没有讲到要点，看看下面的参考思路再试一次。",
+        "en": "None of the key points came through this time; read the outline below and try again.",
+    },
+    "drill.misconception": {"zh-CN": "这个说法需要纠正", "en": "This claim needs correcting"},
+    "drill.feedback": {"zh-CN": "点评", "en": "Feedback"},
+    "drill.follow_up": {"zh-CN": "面试官可能会接着问", "en": "What the interviewer might ask next"},
+    "drill.better_answer": {"zh-CN": "参考思路", "en": "A stronger answer"},
+    "drill.try_again": {"zh-CN": "再答一次", "en": "Answer again"},
+    "drill.err_invalid": {"zh-CN": "无法提交：", "en": "Could not submit:"},
+    "drill.err_rate_limited": {
+        "zh-CN": {"other": "提交得太频繁了，请 {n} 秒后再试。你的回答还在输入框里。"},
+        "en": {"one": "You are submitting too fast: try again in {n} second. Your answer is still in the box.",
+               "other": "You are submitting too fast: try again in {n} seconds. Your answer is still in the box."},
+    },
+    "drill.err_unknown_question": {
+        "zh-CN": "链接里的题目不存在，已为你换了一道。",
+        "en": "The question in the link does not exist; here is another one.",
+    },
+    "drill.history": {"zh-CN": "练习记录（{n}）", "en": "Your drill history ({n})"},
+    "drill.history_empty": {"zh-CN": "还没有练习记录。", "en": "No drills yet."},
+    "drill.delete": {"zh-CN": "删除这条记录", "en": "Delete this attempt"},
+    "drill.deleted": {"zh-CN": "已删除", "en": "Deleted"},
+    "drill.clear": {"zh-CN": "清空练习记录", "en": "Clear the history"},
+    "drill.clear_confirm": {
+        "zh-CN": "确定删除全部 {n} 条练习记录吗？删除后无法恢复。",
+        "en": "Delete all {n} drill attempts? This cannot be undone.",
+    },
+    "drill.clear_yes": {"zh-CN": "全部删除", "en": "Delete all"},
+    "drill.cancel": {"zh-CN": "取消", "en": "Cancel"},
+    "drill.cleared": {"zh-CN": "练习记录已清空", "en": "History cleared"},
+    "drill.practise_again": {"zh-CN": "再练这道题", "en": "Practise this one again"},
+    # --- end question drill page ---
     "transcript.heading": {"zh-CN": "面试记录", "en": "Interview transcript"},
     "transcript.conversation": {"zh-CN": "对话", "en": "Conversation"},
     "transcript.interviewer": {"zh-CN": "面试官", "en": "Interviewer"},
@@ -339,12 +412,146 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Model use: {calls} calls · {tokens} tokens · {seconds} s · cost {cost}",
     },
     "usage.cost_unknown": {"zh-CN": "未知", "en": "unknown"},
+    "analytics.col.model_seconds": {"zh-CN": "模型耗时（秒）", "en": "Model time (s)"},
     "usage.report_rate_limited": {
         "zh-CN": {"other": "报告重新生成得太频繁了，请 {n} 秒后再试。"},
         "en": {"one": "Reports were regenerated too often: try again in {n} second.",
                "other": "Reports were regenerated too often: try again in {n} seconds."},
     },
     # --- end interviewer errors ---
+    # --- my progress page and the printable report (keys "progress.*", "pdf.*") ---
+    "nav.progress": {"zh-CN": "我的进步", "en": "My progress"},
+    "progress.title": {"zh-CN": "我的进步", "en": "My progress"},
+    "progress.caption": {
+        "zh-CN": "只有你自己能看到这里的数据：历次面试得分、每周练习量，以及最常漏掉的要点。",
+        "en": "Only you can see this: your interview scores over time, practice per week and the points you miss most.",
+    },
+    "progress.empty": {
+        "zh-CN": "还没有练习记录。完成一场模拟面试或做几道单题练习，这里就会显示你的得分变化和需要加强的要点。",
+        "en": "Nothing here yet. Finish a mock interview or answer a few drill questions, and this page will show "
+              "how your scores move and which points to work on.",
+    },
+    "progress.start_interview": {"zh-CN": "开始一场模拟面试", "en": "Start a mock interview"},
+    "progress.open_drills": {"zh-CN": "去做单题练习", "en": "Practise single questions"},
+    "progress.completed": {"zh-CN": "完成面试", "en": "Interviews finished"},
+    "progress.drills": {"zh-CN": "单题练习", "en": "Drill answers"},
+    "progress.latest": {"zh-CN": "最近一次得分", "en": "Latest score"},
+    "progress.best": {"zh-CN": "最高得分", "en": "Best score"},
+    "progress.change_help": {"zh-CN": "与第一场面试相比", "en": "Compared with your first interview"},
+    "progress.scores_title": {"zh-CN": "得分变化", "en": "Scores over time"},
+    "progress.scores_none": {
+        "zh-CN": "完成第一场面试后，这里会画出综合得分和五个维度的变化。",
+        "en": "Finish your first interview to see your overall and dimension scores here.",
+    },
+    "progress.series": {"zh-CN": "指标", "en": "Measure"},
+    "progress.date": {"zh-CN": "日期", "en": "Date"},
+    "progress.interview": {"zh-CN": "面试", "en": "Interview"},
+    "progress.weekly_title": {"zh-CN": "每周练习", "en": "Practice per week"},
+    "progress.week": {"zh-CN": "周（从周一起）", "en": "Week (from Monday)"},
+    "progress.count": {"zh-CN": "次数", "en": "Count"},
+    "progress.kind": {"zh-CN": "类型", "en": "Kind"},
+    "progress.kind_interviews": {"zh-CN": "模拟面试", "en": "Interviews"},
+    "progress.kind_drills": {"zh-CN": "单题练习", "en": "Drill answers"},
+    "progress.weak_title": {"zh-CN": "最常漏掉的要点", "en": "Points you miss most"},
+    "progress.weak_caption": {
+        "zh-CN": "来自面试报告和单题练习的逐条判断；某个要点在最近一次回答里讲清楚了，就会移到“已经补上”。",
+        "en": "From the point-by-point decisions in your reports and drills; once your latest answer covers a point, "
+              "it moves to \u201cnow covered\u201d.",
+    },
+    "progress.weak_none": {
+        "zh-CN": "目前没有待补的要点，继续保持！",
+        "en": "No open gaps right now. Keep it up!",
+    },
+    "progress.missed_times": {"zh-CN": {"other": "漏掉 {n} 次"},
+                              "en": {"one": "missed once", "other": "missed {n} times"}},
+    "progress.covered_times": {"zh-CN": {"other": "讲到 {n} 次"},
+                              "en": {"one": "covered once", "other": "covered {n} times"}},
+    "progress.last_missed": {"zh-CN": "最近一次：没有谈到", "en": "Latest answer: not mentioned"},
+    "progress.last_unclear": {"zh-CN": "最近一次：提到但没讲清", "en": "Latest answer: mentioned, not explained"},
+    "progress.improved_title": {"zh-CN": "已经补上的要点", "en": "Now covered"},
+    "progress.topics_title": {"zh-CN": "得分最低的题目", "en": "Your weakest questions"},
+    "progress.topic_line": {
+        "zh-CN": "平均 {avg}/5 · 最近 {last}/5 · 答过 {n} 次",
+        "en": "average {avg}/5 · latest {last}/5 · answered {n}×",
+    },
+    "progress.drill": {"zh-CN": "练这道题", "en": "Drill this question"},
+    "progress.drill_unavailable": {
+        "zh-CN": "单题练习页面暂未开放，可通过 API 练习这道题：{id}",
+        "en": "The drill page is not available yet; this question can be drilled through the API: {id}",
+    },
+    "progress.in_question": {"zh-CN": "所在题目：{question}", "en": "In: {question}"},
+    "report.download_pdf": {"zh-CN": "下载 PDF 报告", "en": "Download PDF report"},
+    "pdf.date": {"zh-CN": "面试时间", "en": "Date"},
+    "pdf.footer": {"zh-CN": "{app} · 模拟面试报告 · 第 {page} 页", "en": "{app} · mock-interview report · page {page}"},
+    # --- end my progress page and the printable report ---
+    # --- UX polish (issue 15: finished chat, sidebar cards, analytics headers, welcome) ---
+    "chat.report_ready": {
+        "zh-CN": "面试已结束，报告已生成：总分、各维度得分和逐题点评。",
+        "en": "The interview is over: your report is ready, with scores and feedback on every answer.",
+    },
+    "chat.report_cta": {"zh-CN": "查看报告", "en": "View report"},
+    "sidebar.started_at": {"zh-CN": "{time} 开始", "en": "started {time}"},
+    "analytics.one_day": {
+        "zh-CN": "所选范围内只有 {day} 一天的数据，放宽日期范围即可看到每日趋势。",
+        "en": "Only one day in range ({day}); widen the dates to see a trend.",
+    },
+    "analytics.day": {"zh-CN": "日期", "en": "Day"},
+    "analytics.no_scores": {
+        "zh-CN": "所选范围内还没有已出报告的面试。", "en": "No interview in range has a report yet.",
+    },
+    "analytics.column_help": {"zh-CN": "导出文件中的列名：{name}", "en": "Column name in exports: {name}"},
+    "analytics.col.session_id": {"zh-CN": "会话编号", "en": "Session ID"},
+    "analytics.col.candidate": {"zh-CN": "候选人（匿名编号）", "en": "Candidate (pseudonym)"},
+    "analytics.col.candidate_name": {"zh-CN": "候选人姓名", "en": "Candidate name"},
+    "analytics.col.username": {"zh-CN": "账号", "en": "Username"},
+    "analytics.col.field": {"zh-CN": "领域", "en": "Field"},
+    "analytics.col.target_position": {"zh-CN": "目标岗位", "en": "Target position"},
+    "analytics.col.level": {"zh-CN": "级别", "en": "Level"},
+    "analytics.col.language": {"zh-CN": "面试语言", "en": "Interview language"},
+    "analytics.col.created_at": {"zh-CN": "开始时间", "en": "Started"},
+    "analytics.col.created_date_local": {"zh-CN": "开始日期", "en": "Start date"},
+    "analytics.col.last_activity": {"zh-CN": "最近活动", "en": "Last activity"},
+    "analytics.col.duration_minutes": {"zh-CN": "时长（分钟）", "en": "Duration (min)"},
+    "analytics.col.message_count": {"zh-CN": "消息数", "en": "Messages"},
+    "analytics.col.status": {"zh-CN": "状态代码", "en": "Status"},
+    "analytics.col.status_label": {"zh-CN": "状态", "en": "Status (Chinese label)"},
+    "analytics.col.interview_stage": {"zh-CN": "当前阶段", "en": "Current stage"},
+    "analytics.col.reached_stage": {"zh-CN": "到达的阶段", "en": "Furthest stage"},
+    "analytics.col.is_complete": {"zh-CN": "已完成", "en": "Completed"},
+    "analytics.col.ended_early": {"zh-CN": "提前结束", "en": "Ended early"},
+    "analytics.col.score_overall": {"zh-CN": "总分", "en": "Overall score"},
+    "analytics.col.score_dimension": {"zh-CN": "{dimension}得分", "en": "{dimension} score"},
+    "analytics.col.tokens": {"zh-CN": "Token 用量", "en": "Tokens"},
+    "analytics.col.cost_usd": {"zh-CN": "模型费用 (USD)", "en": "LLM cost (USD)"},
+    "analytics.col.model": {"zh-CN": "模型", "en": "Model"},
+    "welcome.title": {"zh-CN": "欢迎来到职面星火", "en": "Welcome to Zhimian Xinghuo"},
+    "welcome.intro": {
+        "zh-CN": "在这里，你可以和 AI 面试官完整地练一场模拟面试。",
+        "en": "Practise a whole job interview with an AI interviewer, at your own pace.",
+    },
+    "welcome.like": {
+        "zh-CN": "**和真实面试一样**：面试官从开场、自我介绍问到专业技术、项目经历和行为情景，最后留时间给你反问，"
+                 "还会顺着你的回答追问。你只需要打字作答。",
+        "en": "**Like the real thing**: the interviewer starts with a welcome and your self-introduction, moves on to "
+              "technical questions, your projects and behavioural scenarios, leaves time for your own questions, and "
+              "follows up on what you say. You answer by typing.",
+    },
+    "welcome.time": {
+        "zh-CN": "**大约 15–30 分钟**：共 {n} 道主问题；可以随时提前结束，已回答的部分照样生成报告。",
+        "en": "**About 15–30 minutes**: {n} main questions. You can end early and still get a report on what you "
+              "answered.",
+    },
+    "welcome.saved": {
+        "zh-CN": "**自动保存**：每条回答都会保存，关掉页面也不会丢。左侧列表随时可以回到任何一场面试，"
+                 "结束后查看带评分、并引用你原话的报告。",
+        "en": "**Saved as you go**: every answer is kept, even if you close the tab. Pick any interview up again "
+              "from the sidebar, and once it ends, read a scored report that quotes your own answers.",
+    },
+    "welcome.start": {
+        "zh-CN": "在下面填好目标岗位，就可以开始第一场面试。",
+        "en": "Fill in the position you are aiming for below to start your first interview.",
+    },
+    # --- end UX polish ---
 }
 
 

@@ -146,3 +146,29 @@ def m006_model_usage(conn: Connection) -> None:
         Index("ix_model_usage_owner_created", "owner", "created_at"), Index("ix_model_usage_session", "session_id"),
     )
     meta.create_all(conn, checkfirst=True)
+
+
+SESSION_CHANNEL = "zhimian_session"  # PostgreSQL NOTIFY channel: payload is the id of a session that changed
+
+
+@migration
+def m009_session_change_notify(conn: Connection) -> None:
+    """PostgreSQL: every commit that adds a message to a session, completes it or deletes it sends NOTIFY with its id,
+    whichever process or host wrote it, so API workers push it to their WebSockets at once (api/ws/hub.py).
+    SQLite has no NOTIFY: its workers keep polling."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text(f"""
+        CREATE OR REPLACE FUNCTION zhimian_session_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                PERFORM pg_notify('{SESSION_CHANNEL}', OLD.id);
+            ELSIF NEW.message_count IS DISTINCT FROM OLD.message_count
+                  OR NEW.is_complete IS DISTINCT FROM OLD.is_complete THEN
+                PERFORM pg_notify('{SESSION_CHANNEL}', NEW.id);
+            END IF;
+            RETURN NULL;
+        END $$"""))
+    conn.execute(text(
+        "CREATE TRIGGER interview_session_notify AFTER UPDATE OR DELETE ON interview_session "
+        "FOR EACH ROW EXECUTE FUNCTION zhimian_session_notify()"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -44,12 +46,43 @@ def new_session_id() -> str:
     return str(uuid.uuid4())
 
 
-def _text(value: Any) -> str:
+# Characters no stored text may hold: C0 controls (a multi-line text keeps tab, newline and CR), DEL, C1
+# controls and lone surrogates. PostgreSQL refuses NUL outright, XLSX and most viewers the rest: one rule, applied
+# at every edge (REST bodies, WebSocket frames, the Streamlit forms, URL paths and queries), for both databases.
+_FORBIDDEN_MULTILINE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
+_FORBIDDEN_LINE = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
+_FORBIDDEN = {True: re.compile(f"[{_FORBIDDEN_MULTILINE}]"), False: re.compile(f"[{_FORBIDDEN_LINE}]")}
+# The same rules as JSON Schema patterns: allowed characters only, and at least one that is not whitespace. (Lone
+# surrogates are left out of the patterns: valid UTF-8 JSON text cannot carry them, only \\u escapes can.)
+_SCHEMA_LINE, _SCHEMA_MULTILINE = (chars.split("\\ud800")[0] for chars in (_FORBIDDEN_LINE, _FORBIDDEN_MULTILINE))
+LINE_PATTERN = f"^[^{_SCHEMA_LINE}]*[^\\s{_SCHEMA_LINE}][^{_SCHEMA_LINE}]*$"
+MULTILINE_PATTERN = f"^[^{_SCHEMA_MULTILINE}]*[^\\s{_SCHEMA_LINE}][^{_SCHEMA_MULTILINE}]*$"
+OPTIONAL_LINE_PATTERN = f"^[^{_SCHEMA_LINE}]*$"
+OPTIONAL_MULTILINE_PATTERN = f"^[^{_SCHEMA_MULTILINE}]*$"
+
+
+def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
+    """The first character `value` may not hold, as 'U+0000', or None when it is clean."""
+    found = _FORBIDDEN[multiline].search(value)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def check_characters(value: str, *, multiline: bool = False) -> str:
+    """`value` unchanged, or ValueError naming the first control character or lone surrogate it holds."""
+    if (code := forbidden_character(value, multiline=multiline)) is not None:
+        allowed = "换行和制表符以外的" if multiline else ""
+        fine = " (newline and tab are fine)" if multiline else ""
+        raise ValueError(f"不能包含{allowed}控制字符或残缺的代理字符（{code}）/ must not contain control "
+                         f"characters{fine} or lone surrogates ({code})")
+    return value
+
+
+def _text(value: Any, *, multiline: bool = False) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
         raise ValueError("must be text / 需为文本")
-    return value.strip()
+    return check_characters(value, multiline=multiline).strip()
 
 
 def _cascade_fk(target: str) -> Any:
@@ -68,15 +101,19 @@ class InterviewSessionBase(SQLModel):
 
 # Input to create a session (the API's `POST /chat/start` body too), validated with messages a user can act on.
 class InterviewSessionCreate(InterviewSessionBase):
-    target_position: str = Field(min_length=1, max_length=100, schema_extra={"examples": ["React前端开发工程师"]})
-    field: str = Field(default="通用", max_length=50, schema_extra={"examples": ["前端开发"]})
+    target_position: str = Field(min_length=1, max_length=100, schema_extra={
+        "examples": ["React前端开发工程师"], "json_schema_extra": {"pattern": LINE_PATTERN}})
+    field: str = Field(default="通用", max_length=50, schema_extra={
+        "examples": ["前端开发"], "json_schema_extra": {"pattern": OPTIONAL_LINE_PATTERN}})
     candidate_name: str | None = Field(  # the API's JSON field is `name`
         default="", max_length=60, validation_alias=AliasChoices("name", "candidate_name"),
-        description="candidate's name, used in the welcome")
+        description="candidate's name, used in the welcome",
+        schema_extra={"json_schema_extra": {"pattern": OPTIONAL_LINE_PATTERN}})
     level: Literal[LEVELS] = "mid"  # type: ignore[valid-type]
     language: Literal[LANGUAGES] | None = Field(  # type: ignore[valid-type]
         default=None, description="default: the server's DEFAULT_LANGUAGE", schema_extra={"validate_default": True})
-    job_description: str | None = Field(default=None, max_length=8000)
+    job_description: str | None = Field(default=None, max_length=8000, schema_extra={
+        "json_schema_extra": {"pattern": OPTIONAL_MULTILINE_PATTERN}})
 
     @field_validator("target_position", mode="before")
     @classmethod
@@ -123,7 +160,7 @@ class InterviewSessionCreate(InterviewSessionBase):
     @field_validator("job_description", mode="before")
     @classmethod
     def _jd(cls, value: str | None) -> str | None:
-        value = _text(value)
+        value = _text(value, multiline=True)
         if len(value) > 8000:
             raise ValueError("job description must be at most 8000 characters / 职位描述最多 8000 个字符")
         return value or None
@@ -272,8 +309,11 @@ class UserState(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-# A row of the sidebar / `GET /sessions`: everything a list needs, read in one query.
-class SessionSummary(SQLModel):
+# A row of the sidebar / `GET /sessions`: everything a list needs, read in one query. A plain slotted dataclass, not
+# a model (nor frozen): the list is built on every Streamlit rerun and a pydantic instance costs ~4 µs per row, a
+# frozen one ~1 µs (bench/bench_sessions.py); pydantic still validates and documents it as an API field.
+@dataclass(slots=True)
+class SessionSummary:
     session_id: str
     title: str
     target_position: str
@@ -304,16 +344,19 @@ class MessagePublic(SQLModel):
 # A candidate's answer as every client sends it (REST body, WebSocket frame, Streamlit chat input).
 class MessageCreate(SQLModel):
     content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS,
-                         description=f"1–{MAX_MESSAGE_CHARS} characters after trimming")
+                         description=f"1–{MAX_MESSAGE_CHARS} characters after trimming; not blank, no control "
+                                     "characters but newline and tab",
+                         schema_extra={"json_schema_extra": {"pattern": MULTILINE_PATTERN}})
     client_message_id: str | None = Field(
         default=None, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID,
         description="client-chosen id (a uuid); a retry with the same id returns the stored reply",
+        schema_extra={"json_schema_extra": {"pattern": OPTIONAL_LINE_PATTERN}},
     )
 
     @field_validator("content", mode="before")
     @classmethod
     def _content(cls, value: Any) -> str:
-        text = _text(value)
+        text = _text(value, multiline=True)
         if not text:
             raise ValueError("消息不能为空 / message must not be empty")
         if len(text) > MAX_MESSAGE_CHARS:
@@ -329,7 +372,7 @@ class MessageCreate(SQLModel):
         if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_MESSAGE_ID:
             raise ValueError(f"client_message_id 需为 1–{MAX_CLIENT_MESSAGE_ID} 个字符 / "
                              f"client_message_id must be 1–{MAX_CLIENT_MESSAGE_ID} characters")
-        return value.strip() or None  # blank: the server picks one
+        return check_characters(value).strip() or None  # blank: the server picks one
 
 
 # A key point an answer explained, with the candidate's words that show it.
@@ -410,8 +453,14 @@ class InterviewStarted(SQLModel):
 
 
 # A list row as core summarises it, plus the seed's Remix icon name.
+@dataclass(slots=True)
 class SessionPublic(SessionSummary):
     icon: str
+
+    @classmethod
+    def of(cls, summary: SessionSummary, *, icon: str, **more: Any) -> SessionPublic:
+        """The summary's fields plus the icon (and, for a subclass, its own fields)."""
+        return cls(*(getattr(summary, name) for name in SessionSummary.__dataclass_fields__), icon=icon, **more)
 
 
 class SessionsPublic(SQLModel):
@@ -419,6 +468,7 @@ class SessionsPublic(SQLModel):
 
 
 # A session with its messages in order.
+@dataclass(slots=True)
 class SessionHistoryPublic(SessionPublic):
     messages: list[MessagePublic]
 
@@ -456,7 +506,9 @@ class DrillQuestionsPublic(SQLModel):
 # A drill answer as every client sends it.
 class DrillAnswer(SQLModel):
     answer: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS,
-                        description=f"1–{MAX_MESSAGE_CHARS} characters after trimming")
+                        description=f"1–{MAX_MESSAGE_CHARS} characters after trimming; not blank, no control "
+                                    "characters but newline and tab",
+                        schema_extra={"json_schema_extra": {"pattern": MULTILINE_PATTERN}})
 
     @field_validator("answer", mode="before")
     @classmethod

@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import DateTime, TypeDecorator, bindparam, delete, func, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime as AutoUTCDateTime
 
-from core.display import duration_minutes, session_status
+from core.display import duration_minutes, status_key
 from core.models import (
     InterviewSession,
     InterviewSessionCreate,
@@ -23,8 +24,11 @@ from core.models import (
     MessagePublic,
     SessionSummary,
     UserState,
+    forbidden_character,
     utcnow,
 )
+
+_SESSION = InterviewSession.__table__
 
 
 class SessionNotFound(LookupError):
@@ -76,20 +80,6 @@ def readable_error(err: Mapping[str, Any], located: bool = True) -> str:
     return f"{where}: {message}" if where else message
 
 
-def create_session(
-    *, db: Session, owner: str, info: dict | InterviewSessionCreate, max_sessions: int | None = None
-) -> InterviewSession:
-    """A new, empty session owned by `owner` (the interviewer adds the plan and welcome)."""
-    info = validate_create(info)
-    check_session_limit(db=db, owner=owner, max_sessions=max_sessions)
-    session = InterviewSession(owner=owner, **info.model_dump())
-    db.add(session)
-    db.flush()
-    remember_last_session(db=db, owner=owner, session_id=session.id)
-    db.commit()
-    return session
-
-
 _COUNT_OWN = select(func.count()).select_from(InterviewSession.__table__).where(
     InterviewSession.__table__.c.owner == bindparam("owner"))
 
@@ -99,67 +89,92 @@ def count_sessions(*, db: Session | Connection, owner: str) -> int:
 
 
 def check_session_limit(*, db: Session | Connection, owner: str, max_sessions: int | None) -> None:
-    """SessionLimitReached when `owner` already has `max_sessions` sessions (None: no limit)."""
-    if max_sessions is not None and count_sessions(db=db, owner=owner) >= max_sessions:
+    """SessionLimitReached when `owner` already has `max_sessions` sessions (None: no limit).
+
+    Call it in the transaction that inserts the session: it first locks the owner's row (lock_owner), so the
+    count and the insert are atomic against every other worker's start."""
+    if max_sessions is None:
+        return
+    lock_owner(db=db, owner=owner)
+    if count_sessions(db=db, owner=owner) >= max_sessions:
         raise SessionLimitReached(
             f"最多保留 {max_sessions} 个面试会话，请先删除旧会话 / at most {max_sessions} sessions per user"
         )
 
 
-_SUMMARY_COLUMNS = (
-    InterviewSession.id, InterviewSession.title, InterviewSession.target_position, InterviewSession.field,
-    InterviewSession.level, InterviewSession.language, InterviewSession.created_at, InterviewSession.last_activity,
-    InterviewSession.message_count, InterviewSession.interview_stage, InterviewSession.is_complete,
+class _UTCMoment(TypeDecorator):
+    """A stored UTC moment read as an aware datetime. On SQLite, where it is text, one C call per value: SQLModel's
+    type parses and then replaces tzinfo through three Python calls, the list's largest cost after SQLite itself."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name == "sqlite":
+            return _utc_from_sqlite_text
+        return AutoUTCDateTime().result_processor(dialect, coltype)
+
+
+def _utc_from_sqlite_text(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value + "+00:00")  # stored naive, in UTC
+
+
+# The list reads the columns of the table itself, in a statement built once: an ORM-entity select pays ORM
+# compilation and caching on every call, about as much again as SQLite takes to run it (bench/bench_sessions.py).
+_SUMMARY_COLUMNS = tuple(
+    type_coerce(column, _UTCMoment()).label(column.name) if column.name in ("created_at", "last_activity") else column
+    for column in (_SESSION.c[name] for name in (
+        "id", "title", "target_position", "field", "level", "language", "created_at", "last_activity",
+        "message_count", "interview_stage", "is_complete")))
+_SUMMARIES_OF_OWNER = (
+    select(*_SUMMARY_COLUMNS).where(_SESSION.c.owner == bindparam("owner"))
+    .order_by(_SESSION.c.last_activity.desc(), _SESSION.c.created_at.desc())
 )
 
 
 def list_session_summaries(*, db: Session, owner: str) -> list[SessionSummary]:
     """The owner's sessions, newest activity first, in one SQL query."""
-    rows = db.execute(
-        select(*_SUMMARY_COLUMNS)
-        .where(InterviewSession.owner == owner)
-        .order_by(InterviewSession.last_activity.desc(), InterviewSession.created_at.desc())
-    ).all()
-    return [_summary(row) for row in rows]
+    return [_summary(*row) for row in db.connection().execute(_SUMMARIES_OF_OWNER, {"owner": owner}).all()]
 
 
-def _summary(row) -> SessionSummary:
-    sid, title, position, fld, level, lang, created, last, count, stage, complete = row
-    return SessionSummary.model_construct(
-        session_id=sid, title=title or position, target_position=position, field=fld, level=level, language=lang,
-        created_at=created, last_activity=last, message_count=count,
-        status=session_status(message_count=count, is_complete=complete, stage=stage).key,
-        interview_stage=stage, is_complete=complete, duration_minutes=duration_minutes(created, last),
+def _summary(sid, title, position, fld, level, lang, created, last, count, stage, complete) -> SessionSummary:
+    return SessionSummary(
+        sid, title or position, position, fld, level, lang, created, last, count,
+        status_key(message_count=count, is_complete=complete, stage=stage), stage, bool(complete),
+        duration_minutes(created, last),
     )
 
 
 def summarize_session(session: InterviewSession) -> SessionSummary:
     """The list row for a session already loaded (same fields and status rule as the list query)."""
-    return _summary(tuple(getattr(session, column.key) for column in _SUMMARY_COLUMNS))
+    return _summary(*(getattr(session, column.name) for column in _SUMMARY_COLUMNS))
 
 
 def get_session(*, db: Session, owner: str, session_id: str) -> InterviewSession:
     """The session if `owner` owns it; SessionNotFound otherwise."""
-    session = db.get(InterviewSession, session_id) if session_id else None
+    session = db.get(InterviewSession, session_id) if possible_id(session_id) else None
     if session is None or session.owner != owner:
         raise SessionNotFound(session_id)
     return session
 
 
 _SUMMARY_OF_ONE = select(*_SUMMARY_COLUMNS).where(
-    InterviewSession.id == bindparam("session_id"), InterviewSession.owner == bindparam("owner"))
+    _SESSION.c.id == bindparam("session_id"), _SESSION.c.owner == bindparam("owner"))
+
+
+def possible_id(session_id: str | None) -> bool:
+    """Whether `session_id` could name a stored session: an id holding a control character (a NUL from a URL) names
+    none, and PostgreSQL would refuse to even compare it."""
+    return bool(session_id) and isinstance(session_id, str) and forbidden_character(session_id) is None
 
 
 def get_summary(*, db: Session, owner: str, session_id: str) -> SessionSummary:
-    row = db.execute(_SUMMARY_OF_ONE, {"session_id": session_id, "owner": owner}).first()
+    if not possible_id(session_id):
+        raise SessionNotFound(session_id)
+    row = db.connection().execute(_SUMMARY_OF_ONE, {"session_id": session_id, "owner": owner}).first()
     if row is None:
         raise SessionNotFound(session_id)
-    return _summary(row)
-
-
-def list_messages(*, db: Session, owner: str, session_id: str) -> list[Message]:
-    get_session(db=db, owner=owner, session_id=session_id)
-    return list(db.execute(select(Message).where(Message.session_id == session_id).order_by(Message.id)).scalars())
+    return _summary(*row)
 
 
 def get_history(*, db: Session, owner: str, session_id: str) -> SessionHistory:
@@ -189,7 +204,6 @@ PULSE_BATCH = 500  # ids per IN list: far under every SQLite build's parameter l
 
 # The live view's statements are built once (Core, bound parameters): every open WebSocket and every watcher
 # round runs them, and building an ORM statement (above all an aliased join) costs more than executing it.
-_SESSION = InterviewSession.__table__
 _MESSAGE = Message.__table__
 _ANSWER = _MESSAGE.alias("answer")
 _PUBLIC_FIELDS = tuple(MessagePublic.model_fields)
@@ -245,25 +259,6 @@ def delete_session(*, db: Session, owner: str, session_id: str) -> None:
     db.expunge_all()
 
 
-def rename_session(*, db: Session, owner: str, session_id: str, title: str) -> InterviewSession:
-    title = (title or "").strip()
-    if not 1 <= len(title) <= 100:
-        raise InvalidInput("标题需为 1–100 个字符 / title must be 1–100 characters")
-    session = get_session(db=db, owner=owner, session_id=session_id)
-    session.title = title
-    db.add(session)
-    db.commit()
-    return session
-
-
-def touch_session(*, db: Session, owner: str, session_id: str, when: datetime | None = None) -> None:
-    """Mark activity now (moves the session to the top) and remember it as the user's open session."""
-    get_session(db=db, owner=owner, session_id=session_id)
-    db.execute(update(InterviewSession).where(InterviewSession.id == session_id).values(last_activity=when or utcnow()))
-    remember_last_session(db=db, owner=owner, session_id=session_id)
-    db.commit()
-
-
 def open_session(*, db: Session, owner: str, session_id: str) -> None:
     """Record that the user opened this session (server-side, so a refresh or another device restores it)."""
     get_session(db=db, owner=owner, session_id=session_id)
@@ -286,6 +281,23 @@ def _upsert_last_open(insert_for_dialect) -> Any:
 
 
 _REMEMBER = {"sqlite": _upsert_last_open(sqlite_insert), "postgresql": _upsert_last_open(postgresql_insert)}
+
+
+def _lock_statement(insert_for_dialect) -> Any:
+    statement = insert_for_dialect(_USER_STATE)
+    return statement.on_conflict_do_update(index_elements=[_USER_STATE.c.owner],
+                                           set_={"updated_at": statement.excluded.updated_at})
+
+
+_LOCK_OWNER = {"sqlite": _lock_statement(sqlite_insert), "postgresql": _lock_statement(postgresql_insert)}
+
+
+def lock_owner(*, db: Session | Connection, owner: str) -> None:
+    """Serialise `owner`'s session creation until the transaction ends: an upsert of their user_state row takes
+    that row's lock on PostgreSQL and the write lock on SQLite, so a count that follows cannot be raced by another
+    worker's insert (40 simultaneous starts with a limit of 5 store 5)."""
+    dialect = (db.get_bind() if isinstance(db, Session) else db).dialect.name
+    db.execute(_LOCK_OWNER[dialect], {"owner": owner, "last_session_id": None, "updated_at": utcnow()})
 
 
 def last_open_session_id(*, db: Session | Connection, owner: str) -> str | None:

@@ -14,6 +14,7 @@ import hmac
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
@@ -203,7 +205,8 @@ def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str, tz: 
         dims = _as_dict(dimensions)
         records.append((
             # created_date_local (None here) is filled below for the whole column at once.
-            sid, pseudonyms[owner], name or "", owner, fld, position, level, lang, created, None, last,
+            sid, pseudonyms[owner], storable_text(name or ""), owner, storable_text(fld), storable_text(position),
+            level, lang, created, None, last,
             duration_minutes(created, last), count, status.key, status.label("zh-CN"), stage,
             _reached_stage(stage, early, furthest), bool(complete), bool(early),
             _score(overall), *(_score(dims.get(d)) for d in DIMENSIONS),
@@ -340,11 +343,53 @@ def export_filename(fmt: str, now: datetime | None = None) -> str:
     return f"zhimian-sessions-{(now or utcnow()):%Y%m%d-%H%M%S}.{check_format(fmt)}"
 
 
+# Cells a spreadsheet would run as a formula (or a DDE command) when they start with one of these.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Characters XLSX (XML 1.0) cannot hold: C0 controls but tab, newline and CR; lone surrogates no file can encode.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NEEDS_STORING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """Text every export format can hold: a disallowed control character becomes a space, a lone surrogate �."""
+    return _SURROGATE.sub("\ufffd", _UNSTORABLE.sub(" ", value))
+
+
+def is_formula_like(value: str) -> bool:
+    return value.startswith(FORMULA_TRIGGERS)
+
+
+def _file_text(value, neutralise: bool):
+    """A text cell made storable, and (neutralise) with a leading apostrophe when a spreadsheet would evaluate it:
+    Excel shows '=1+1 as the text =1+1, as OWASP recommends for CSV. Anything else is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    if _NEEDS_STORING.search(value):
+        value = storable_text(value)
+    return "'" + value if neutralise and is_formula_like(value) else value
+
+
+def _clean_text_columns(frame: pd.DataFrame, neutralise: bool) -> pd.DataFrame:
+    cleaned = frame.copy()
+    for column in frame.columns:
+        if SESSION_COLUMNS.get(column) == "str":
+            cleaned[column] = frame[column].astype(object).map(lambda v: _file_text(v, neutralise))
+    return cleaned
+
+
 def export_frame(frame: pd.DataFrame, fmt: str) -> ExportFile:
-    """The frame as CSV (UTF-8 with BOM, for Excel), XLSX or JSON records (UTF-8, ISO dates)."""
+    """The frame as CSV (UTF-8 with BOM, for Excel), XLSX or JSON records (UTF-8, ISO dates).
+
+    Every text cell is made storable first, so one bad row never breaks an export; in CSV a cell a spreadsheet
+    would evaluate gets a leading apostrophe, in XLSX it is a text cell marked as quoted (shown as typed).
+    """
     fmt = check_format(fmt)
+    frame = _clean_text_columns(frame, neutralise=fmt == "csv")
     if fmt == "csv":
-        content = frame.to_csv(index=False).encode("utf-8-sig")
+        # CRLF rows as RFC 4180 says: the csv writer then quotes every cell holding a CR or LF (with "\n" rows a
+        # bare CR went out unquoted and split the row in Excel).
+        content = frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
     elif fmt == "xlsx":
         content = _xlsx_bytes(frame)
     else:
@@ -362,10 +407,20 @@ def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
     sheet.append(list(frame.columns))
     cells = frame.astype(object).where(frame.notna(), None)
     for row in cells.itertuples(index=False, name=None):
-        sheet.append(row)
+        sheet.append([_text_cell(sheet, value) if isinstance(value, str) and is_formula_like(value) else value
+                      for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _text_cell(sheet, value: str) -> WriteOnlyCell:
+    """A cell openpyxl would otherwise write as a formula (=...), kept as text with Excel's quote prefix: it shows
+    exactly as typed and stays text when someone edits it."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def export_sessions(

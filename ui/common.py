@@ -31,11 +31,14 @@ APP_RERUN = "zm_need_app_rerun"
 TURN_ERROR = "zm_turn_error"
 FLASH = "zm_flash"
 REJECTED_LINK = "zm_rejected_link"
+SCROLL_TO_END = "zm_scroll_to_end"  # the id of a chat that has just ended: its next run shows its end
 
 PAGE_CHAT = "app_pages/chat.py"
 PAGE_NEW = "app_pages/new_interview.py"
 PAGE_REPORT = "app_pages/report.py"
 PAGE_ANALYTICS = "app_pages/analytics.py"
+PAGE_DRILL = "app_pages/drill.py"
+PAGE_PROGRESS = "app_pages/progress.py"
 ANALYTICS_ROLES = ("staff", "analyst")
 
 
@@ -47,6 +50,10 @@ APP_CSS = """
 [class*="st-key-zm_open_"] button, [class*="st-key-zm_open_"] button > div { justify-content: flex-start; }
 [class*="st-key-zm_open_"] button p { text-align: left; }
 [class*="st-key-zm_card_"] { gap: 0.15rem; }
+[class*="st-key-zm_open_"] { min-width: 0; flex: 1 1 0; }
+[class*="st-key-zm_del_"] button [data-testid="stMarkdownContainer"] {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap;
+}
 </style>
 """
 

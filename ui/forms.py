@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import sessions
 from core.display import field_key
-from core.i18n import LANGUAGES
+from core.i18n import LANGUAGES, t
 from core.interviewer import turns
 from core.interviewer.bank import FIELD_NAMES, GENERAL_KEY, GENERAL_NAME
 from core.models import LEVELS
@@ -42,7 +42,7 @@ def render_new_interview_form() -> None:
                          placeholder=c.tr("new.field_other_placeholder"))
         left, right = st.columns(2)
         left.radio(c.tr("new.level"), LEVELS, index=1, horizontal=True, key="zm_new_level",
-                   format_func=lambda level: c.tr("level." + level))
+                   format_func=lambda level, lang=ctx.lang: t("level." + level, lang))
         right.radio(c.tr("new.language"), list(LANGUAGES), horizontal=True, key="zm_new_language",
                     index=list(LANGUAGES).index(ctx.lang), format_func=LANGUAGES.get)
         st.text_area(c.tr("new.jd"), max_chars=8000, key="zm_new_jd", placeholder=c.tr("new.jd_placeholder"))

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import auth
 from core.config import Settings
+from core.ratelimit import LimitStoreUnavailable
 from ui.common import LANG, USER, language_selector, tr
 
 LOGIN_ERROR = "zm_login_error"
@@ -59,6 +60,15 @@ def _sign_out() -> None:
     st.query_params.pop("session", None)
 
 
+def _client_address() -> str:
+    """The browser's address as Streamlit saw it (empty under AppTest): login and registration caps count per peer."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no browser connection (scripts)
+        return ""
+    return address if isinstance(address, str) else ""  # AppTest answers with a stand-in object
+
+
 def _submit_login() -> None:
     """Form callback: check the password through core.auth (with its failure cap) before the run starts."""
     state = st.session_state
@@ -67,13 +77,17 @@ def _submit_login() -> None:
     if not username or not password:
         state[LOGIN_ERROR] = "login.err_empty"
         return
+    client = _client_address()
     try:
-        user = auth.authenticate(username, password)
+        user = auth.authenticate(username, password, client=client)
     except auth.TooManyAttempts:
         state[LOGIN_ERROR] = "login.err_locked"
         return
     except auth.AuthError:
-        state[LOGIN_ERROR] = "login.err_wrong" if auth.login_allowed(username) else "login.err_locked"
+        state[LOGIN_ERROR] = "login.err_wrong" if auth.login_allowed(username, client) else "login.err_locked"
+        return
+    except (auth.AuthBusy, LimitStoreUnavailable):
+        state[LOGIN_ERROR] = "login.err_busy"
         return
     for key in (LOGIN_ERROR, "zm_login_password", LOGGED_OUT):
         state.pop(key, None)
@@ -144,9 +158,13 @@ def _submit_registration() -> None:
     """Form callback: a new candidate account through core.auth, or the reason it was refused."""
     state = st.session_state
     try:
-        user = auth.register_account(**{name: str(state.get(f"zm_reg_{name}") or "") for name in REGISTER_FIELDS})
+        user = auth.register_account(**{name: str(state.get(f"zm_reg_{name}") or "") for name in REGISTER_FIELDS},
+                                     client=_client_address())
     except auth.RegistrationRefused as exc:
         state[REGISTER_ERROR] = f"login.err_{exc.reason}"
+        return
+    except (auth.AuthBusy, LimitStoreUnavailable):
+        state[REGISTER_ERROR] = "login.err_busy"
         return
     state.pop(REGISTER_ERROR, None)
     state[REGISTERED] = user.username

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from datetime import datetime
 
 import streamlit as st
+from babel.dates import format_skeleton
 
 from core import sessions
 from core.db import session_scope
-from core.display import activity_group, field_icon, session_status
-from core.i18n import relative_time, session_meta
+from core.display import activity_group, field_icon, session_status, time_zone
+from core.i18n import BABEL_LOCALES, relative_time, session_meta
 from core.models import SessionSummary, utcnow
 from ui import common as c
 from ui.login import request_logout
@@ -56,6 +59,7 @@ def session_list(summaries: list[SessionSummary], open_id: str | None) -> None:
                 st.caption(c.tr("sidebar.no_match"))
     limit = st.session_state.get("zm_list_limit", PAGE_SIZE)
     now, tz = utcnow(), st.context.timezone
+    duplicates = _duplicate_titles(summaries)
     group = None
     for index, summary in enumerate(shown):
         if index >= limit and summary.session_id != open_id:
@@ -64,7 +68,8 @@ def session_list(summaries: list[SessionSummary], open_id: str | None) -> None:
         if current_group != group:
             group = current_group
             st.caption(f"**{c.tr('group.' + group)}**")
-        _card(summary, active=summary.session_id == open_id, lang=lang, now=now)
+        _card(summary, active=summary.session_id == open_id, lang=lang, now=now, tz=tz,
+              twin=duplicates.get(summary.title.casefold()))
     if len(shown) > limit:
         st.button(c.tr("sidebar.more", n=len(shown) - limit), key="zm_more", type="tertiary",
                   icon=":material/expand_more:", on_click=_show_more, width="stretch")
@@ -74,24 +79,52 @@ def _show_more() -> None:
     st.session_state["zm_list_limit"] = st.session_state.get("zm_list_limit", PAGE_SIZE) + PAGE_SIZE
 
 
-def _card(summary: SessionSummary, *, active: bool, lang: str, now) -> None:
+def _duplicate_titles(summaries: list[SessionSummary]) -> dict[str, str]:
+    """Titles shared by several sessions -> what tells them apart on their cards: 'level' when the levels differ,
+    else 'start' (the start time)."""
+    groups: dict[str, list[SessionSummary]] = {}
+    for summary in summaries:
+        groups.setdefault(summary.title.casefold(), []).append(summary)
+    return {
+        title: "level" if max(Counter(s.level for s in group).values()) == 1 else "start"
+        for title, group in groups.items() if len(group) > 1
+    }
+
+
+def _started(moment: datetime, lang: str, now: datetime, tz: str | None) -> str:
+    """'14:05' today, '11月24日 14:05' / 'Nov 24 14:05' before, in the viewer's zone."""
+    zone = time_zone(tz)
+    local, locale = moment.astimezone(zone), BABEL_LOCALES.get(lang, "zh_Hans_CN")
+    time = format_skeleton("Hm", local, locale=locale)
+    if local.date() == now.astimezone(zone).date():
+        return time
+    return f"{format_skeleton('MMMd', local, locale=locale)} {time}"
+
+
+def _card(summary: SessionSummary, *, active: bool, lang: str, now: datetime, tz: str | None,
+          twin: str | None) -> None:
+    """Two lines: icon, title (one line, cut with an ellipsis) and delete; the badge and meta (one line)."""
     sid = summary.session_id
     status = session_status(message_count=summary.message_count, is_complete=summary.is_complete,
                             stage=summary.interview_stage)
+    level = c.tr("level." + summary.level)
+    started = c.tr("sidebar.started_at", time=_started(summary.created_at, lang, now, tz))
+    meta = [relative_time(summary.last_activity, lang, now=now),
+            session_meta(summary.message_count, summary.duration_minutes, lang)]
+    if twin:  # same title as another card: what tells them apart comes first, before anything can be cut
+        meta.insert(0, level if twin == "level" else started)
     with st.container(border=True, key="zm_card_active" if active else f"zm_card_{sid}"):
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False):
             st.button(
                 f"**{escape_markdown(summary.title)}**" if active else escape_markdown(summary.title),
                 key=f"zm_open_{sid}", icon=field_icon(summary.field, summary.target_position), type="tertiary",
-                help=c.tr("sidebar.open_help"), on_click=c.request_switch, args=(sid,), width="stretch",
+                help=f"{escape_markdown(summary.title)}\n\n{level} · {started} · {meta[-1]}", on_click=c.request_switch,
+                args=(sid,), width="stretch", wrap=False,
             )
-            st.button("", key=f"zm_del_{sid}", icon=":material/delete:", type="tertiary",
+            # The label is the button's accessible name in the UI language; the CSS shows only the icon.
+            st.button(c.tr("sidebar.delete"), key=f"zm_del_{sid}", icon=":material/delete:", type="tertiary",
                       help=c.tr("sidebar.delete"), on_click=_ask_delete, args=(sid, summary.title))
-        st.caption(
-            f":{status.streamlit_colour}-badge[{status.label(lang)}] "
-            f"{session_meta(summary.message_count, summary.duration_minutes, lang)} · "
-            f"{relative_time(summary.last_activity, lang, now=now)}"
-        )
+        st.caption(f":{status.streamlit_colour}-badge[{status.label(lang)}] " + " · ".join(meta), wrap=False)
 
 
 def _ask_delete(session_id: str, title: str) -> None:

@@ -28,6 +28,7 @@ from core.models import (
     ReportPublic,
     SessionDeleted,
     SessionHistoryPublic,
+    SessionPublic,
     SessionsPublic,
     SessionSummary,
     TurnPublic,
@@ -48,17 +49,18 @@ async def start_chat(body: InterviewSessionCreate, user: CurrentUser) -> Intervi
 
 
 @router.get("/sessions", response_model=SessionsPublic, responses=errors(*AUTH_ERRORS))
-def list_sessions(user: CurrentUser, db: DB) -> dict:
+def list_sessions(user: CurrentUser, db: DB) -> SessionsPublic:
     """The user's sessions, most recent activity first."""
     summaries = sessions.list_session_summaries(db=db, owner=user.username)
-    return {"sessions": [_session_item(s) for s in summaries]}
+    return SessionsPublic(sessions=[SessionPublic.of(s, icon=_icon(s)) for s in summaries])
 
 
 @router.get("/history/{session_id}", response_model=SessionHistoryPublic, responses=errors(*AUTH_ERRORS, 404))
-def history(session_id: str, user: CurrentUser, db: DB) -> dict:
+def history(session_id: str, user: CurrentUser, db: DB) -> SessionHistoryPublic:
     """The session with its messages in order."""
     found = sessions.get_history(db=db, owner=user.username, session_id=session_id)
-    return _session_item(sessions.summarize_session(found.session)) | {"messages": found.messages}
+    summary = sessions.summarize_session(found.session)
+    return SessionHistoryPublic.of(summary, icon=_icon(summary), messages=found.messages)
 
 
 @router.delete("/sessions/{session_id}", response_model=SessionDeleted, responses=errors(*AUTH_ERRORS, 404))
@@ -125,5 +127,5 @@ def remix_icon(field: str, target_position: str) -> str:
     return field_remix_icon(field, target_position)
 
 
-def _session_item(summary: SessionSummary) -> dict:
-    return summary.model_dump() | {"icon": remix_icon(summary.field, summary.target_position)}
+def _icon(summary: SessionSummary) -> str:
+    return remix_icon(summary.field, summary.target_position)

@@ -2,8 +2,11 @@
 
 Replies and deletions made in this process reach its connections at once (`broadcast`, `close_session`). Those
 made by another worker or host reach them through the shared database: while the process has connections, one
-watcher task reads every watched session's row in one query each WATCH_INTERVAL_S, and for a session whose
-message_count moved, sends the complete replies its connections do not have yet; a vanished row means deleted.
+watcher task reads every watched session's row in one query, and for a session whose message_count moved, sends
+the complete replies its connections do not have yet; a vanished row means deleted. On PostgreSQL a trigger
+(migration m009) sends NOTIFY with the session's id on every such commit, from any process; the watcher LISTENs
+and reads at once, and polls every LIVE_SYNC_FALLBACK_POLL_S in case a notification was missed. On SQLite (or
+with LIVE_SYNC_LISTEN off, or while the listening connection is down) it polls every WATCH_INTERVAL_S.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from starlette.concurrency import run_in_threadpool
 from api.concurrency import in_background
 from api.ws.frames import deleted_frame, stored_message_frame
 from core import sessions
+from core.config import get_settings
 from core.db import get_engine, session_scope
 from core.interviewer import turns
+from core.migrations import SESSION_CHANNEL
 
 log = logging.getLogger("zhimian.api")
 
@@ -91,6 +96,8 @@ class SessionHub:
         self._seen_counts: dict[str, int] = {}  # message_count at the last delivery check, per watched session
         self._catching_up: set[str] = set()  # sessions whose stored replies are being read and sent
         self._watcher: asyncio.Task | None = None
+        self._wake = asyncio.Event()  # set by a NOTIFY about a watched session: read now
+        self._listening = False  # a LISTEN connection is up: polling may slow down
 
     def add(self, conn: Connection) -> None:
         self._connections.setdefault(conn.session_id, set()).add(conn)
@@ -153,6 +160,7 @@ class SessionHub:
         loop = asyncio.get_running_loop()
         task = self._watcher
         if task is None or task.done() or task.get_loop() is not loop:
+            self._wake = asyncio.Event()  # of this loop (tests run several)
             self._watcher = loop.create_task(self._watch(), name="session-watcher")
 
     async def stop_watching(self) -> None:
@@ -163,16 +171,52 @@ class SessionHub:
                 await task
 
     async def _watch(self) -> None:
-        """Poll while this process has connections; ends with the last one (the next connection restarts it)."""
+        """Read while this process has connections, when woken or at the polling interval; ends with the last
+        connection (the next one restarts it), the listener with it."""
         delay = WATCH_INTERVAL_S
-        while self._connections:
-            await asyncio.sleep(delay * random.uniform(0.9, 1.1))  # jitter: workers do not poll in lockstep
+        conninfo, fallback = _listen_conninfo(), get_settings().LIVE_SYNC_FALLBACK_POLL_S
+        listener = asyncio.create_task(self._listen(conninfo), name="session-listener") if conninfo else None
+        try:
+            while self._connections:
+                pause = fallback if self._listening and delay == WATCH_INTERVAL_S else delay
+                with suppress(TimeoutError):  # jitter: workers do not poll in lockstep
+                    await asyncio.wait_for(self._wake.wait(), pause * random.uniform(0.9, 1.1))
+                self._wake.clear()
+                try:
+                    await self.poll_once()
+                    delay = WATCH_INTERVAL_S
+                except Exception:  # noqa: BLE001 - a database hiccup must not end live sync
+                    log.warning("session watcher: database read failed", exc_info=delay == WATCH_INTERVAL_S)
+                    delay = min(delay * 2, WATCH_MAX_BACKOFF_S)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with suppress(asyncio.CancelledError):
+                    await listener
+            self._listening = False
+
+    async def _listen(self, conninfo: str) -> None:
+        """LISTEN on PostgreSQL; a notification about a session watched here wakes the watcher. Reconnects with a
+        growing pause while the database is unreachable (the watcher polls at full rate meanwhile)."""
+        import psycopg
+
+        pause = WATCH_INTERVAL_S
+        while True:
             try:
-                await self.poll_once()
-                delay = WATCH_INTERVAL_S
-            except Exception:  # noqa: BLE001 - a database hiccup must not end live sync
-                log.warning("session watcher: database read failed", exc_info=delay == WATCH_INTERVAL_S)
-                delay = min(delay * 2, WATCH_MAX_BACKOFF_S)
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {SESSION_CHANNEL}")
+                    self._listening, pause = True, WATCH_INTERVAL_S
+                    self._wake.set()  # read once: a change may have landed before LISTEN took effect
+                    async for note in conn.notifies():
+                        if note.payload in self._connections:
+                            self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - polling covers the gap; try again
+                log.warning("session listener: LISTEN connection failed", exc_info=pause == WATCH_INTERVAL_S)
+            self._listening = False
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, WATCH_MAX_BACKOFF_S)
 
     async def poll_once(self) -> None:
         """One round: one query for all watched sessions; those that changed are served in the background
@@ -210,6 +254,14 @@ class SessionHub:
             log.warning("session watcher: reading replies of %s failed", session_id, exc_info=True)
         finally:
             self._catching_up.discard(session_id)
+
+
+def _listen_conninfo() -> str | None:
+    """libpq URL of the configured PostgreSQL database for LISTEN (None on SQLite or with LIVE_SYNC_LISTEN off)."""
+    url = get_engine().url
+    if url.get_backend_name() != "postgresql" or not get_settings().LIVE_SYNC_LISTEN:
+        return None
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _read_pulses(owners: dict[str, str]) -> dict[str, sessions.SessionPulse]:

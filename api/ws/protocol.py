@@ -3,11 +3,16 @@
 On connect: check Origin and the token, then a `state` frame. Client frames: `message` (one streamed turn),
 `end`, `ping`. A turn runs in the background, so pings and `busy` answers keep flowing while it streams; its
 tokens go to the sender and its stored reply to every connection of the session (see api.ws.hub).
+
+Every frame is re-authorised before it is acted on: once the token has expired or its account is gone, the client
+gets an `auth` error frame and the socket closes with 4401 (reconnect with a fresh token). A frame nested deeper
+than MAX_FRAME_DEPTH is refused before it is parsed; text with control characters gets `invalid_input`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import partial
 
 from fastapi import WebSocket
@@ -15,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 
 from api.concurrency import in_background, iterate_in_thread, run_blocking
 from api.errors import describe_error, log_failure
-from api.middleware import MAX_BODY_BYTES
 from api.ws.frames import ThinkingTicker, bad_request_frame, message_frame, state_frame, token_frame
 from api.ws.hub import BUSY_MESSAGE, Connection, hub
 from core import sessions
@@ -23,10 +27,29 @@ from core.auth import AuthError, AuthUser, decode_access_token
 from core.config import get_settings
 from core.db import get_engine, session_scope
 from core.interviewer import turns
-from core.models import SessionSummary
+from core.models import MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_CHARS, SessionSummary, forbidden_character
 
 WS_POLICY_VIOLATION = 1008
+WS_UNAUTHORISED = 4401
 WS_SESSION_NOT_FOUND = 4404
+# A message frame at its limits, every character \\u-escaped as a surrogate pair (12 each), stays under this.
+MAX_FRAME_CHARS = 64 * 1024
+assert MAX_FRAME_CHARS > (MAX_MESSAGE_CHARS + MAX_CLIENT_MESSAGE_ID) * 12 + 512
+MAX_FRAME_DEPTH = 8  # client frames are flat objects; deeper nesting is refused before json.loads recurses
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+REAUTH_MESSAGE = ("登录已过期或账号已不可用，请重新登录后再连接 / your sign-in expired or the account is gone: "
+                  "reconnect with a fresh token")
+
+
+def nesting_exceeds(raw: str, limit: int = MAX_FRAME_DEPTH) -> bool:
+    """Whether JSON text nests arrays/objects deeper than `limit` (brackets inside strings do not count)."""
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', raw)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def ws_token(websocket: WebSocket) -> str | None:
@@ -73,13 +96,13 @@ async def chat_websocket(websocket: WebSocket, session_id: str) -> None:
     hub.add(conn)
     try:
         await conn.send(state_frame(summary))
-        await _serve_frames(conn)
+        await _serve_frames(conn, ws_token(websocket) or "")
     finally:
         hub.remove(conn)
         conn.open = False
 
 
-async def _serve_frames(conn: Connection) -> None:
+async def _serve_frames(conn: Connection, token: str) -> None:
     while conn.open:
         try:
             message = await conn.websocket.receive()
@@ -87,19 +110,37 @@ async def _serve_frames(conn: Connection) -> None:
             return
         if message["type"] == "websocket.disconnect":
             return
+        if not await _still_authorised(conn, token):
+            return
         raw = message.get("text")
         if raw is None:
             raw = (message.get("bytes") or b"").decode("utf-8", "replace")
         await _handle_frame(conn, raw)
 
 
+async def _still_authorised(conn: Connection, token: str) -> bool:
+    """The token is still valid and its account still exists (checked per frame, on the loop: a JWT check and a
+    stat of the accounts file); otherwise an `auth` error frame and close 4401."""
+    try:
+        if decode_access_token(token).username == conn.owner:
+            return True
+    except AuthError:
+        pass
+    await conn.send({"type": "error", "code": "auth", "message": REAUTH_MESSAGE, "retryable": False})
+    await conn.close(WS_UNAUTHORISED, "token expired or account removed")
+    return False
+
+
 async def _handle_frame(conn: Connection, raw: str) -> None:
-    if len(raw) > MAX_BODY_BYTES:  # the same cap as HTTP bodies; a message is at most 4000 characters anyway
-        await conn.send(bad_request_frame(f"frame too large (max {MAX_BODY_BYTES} bytes)"))
+    if len(raw) > MAX_FRAME_CHARS:
+        await conn.send(bad_request_frame(f"frame too large (max {MAX_FRAME_CHARS} characters)"))
+        return
+    if nesting_exceeds(raw):
+        await conn.send(bad_request_frame(f"frames must be flat JSON objects (nesting deeper than {MAX_FRAME_DEPTH})"))
         return
     try:
         frame = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         await conn.send(bad_request_frame("frames must be JSON objects"))
         return
     kind = frame.get("type") if isinstance(frame, dict) else None
@@ -119,7 +160,8 @@ async def _start_turn(conn: Connection, frame: dict) -> None:
         message = sessions.validate_message(frame.get("content"), frame.get("client_message_id"))
     except sessions.InvalidInput as exc:
         cmid = frame.get("client_message_id")
-        await conn.send(describe_error(exc).frame(cmid if isinstance(cmid, str) else None))
+        echo = cmid if isinstance(cmid, str) and forbidden_character(cmid) is None else None  # never echo bad text
+        await conn.send(describe_error(exc).frame(echo))
         return
     slot = hub.begin_turn(conn.owner, conn.session_id)
     if slot is None:

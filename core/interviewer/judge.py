@@ -251,9 +251,13 @@ _NEGATED_EN = re.compile(
 REJECTIONS = ("是不够的", "还不够", "远远不够", "并不够", "是不行的", "不行的", "没用的", "是不对的", "是错的",
               "是错误的", "误区", "误解", "不能只", "并不", "不一定", "不等于", "不代表", "not enough", "isn't enough",
               "insufficient", "won't work", "doesn't work", "is wrong", "are wrong", "that's wrong", "myth",
-              "misconception", "not sufficient", "not necessarily", "doesn't mean", "does not mean")
+              "misconception", "not sufficient", "not necessarily", "doesn't mean", "does not mean",
+              # advice against it ("要避免注册数、累计用户这类虚荣指标")
+              "要避免", "应该避免", "应当避免", "避免用", "避免选", "不要用", "不要选", "虚荣指标", "should avoid",
+              "vanity metric", "steer clear")
 DENIALS = re.compile(
-    r"(没有?(遇到|碰到|经历|发生)过|从来?没有?|从没|没什么(冲突|矛盾|分歧)|基本(上)?没有?|没怎么(遇到|有过)|"
+    r"(没有?(遇到|碰到|经历|发生)过|从来?没有?(遇到|碰到|经历|发生|有过|和|跟|与|什么)|没什么(冲突|矛盾|分歧)|"
+    r"基本(上)?没有?(遇到|碰到|经历|发生|有过|过|什么(冲突|矛盾|分歧))|没怎么(遇到|有过)|"
     r"想不(起来|到)|不记得有|"
     r"never (really )?(had|been|faced|experienced|happened)|haven't (really )?(had|faced|experienced)|"
     r"can't (think|recall|remember)|don't (recall|remember) (any|a time)|no such (experience|situation)|"
@@ -417,9 +421,15 @@ def structure_score(text: str, stage: str) -> float:
     return value
 
 
+DENIAL_LEAD_SENTENCES = 2  # a denial opens the answer; "后来再没遇到过这个问题" at the end of a story is a result
+
+
 def denies_experience(text: str) -> bool:
-    """The candidate says they never had such an experience ("没遇到过冲突", "I've never had a conflict")."""
-    return DENIALS.search(text or "") is not None
+    """The candidate says they never had such an experience ("没遇到过冲突", "I've never had a conflict"): in one of
+    the answer's first sentences, not as the outcome of a story it tells ("相关投诉基本没有了")."""
+    text = text or ""
+    lead = tx.sentence_spans(text)[:DENIAL_LEAD_SENTENCES]
+    return any(DENIALS.search(text, start, end) for start, end in lead)
 
 
 # -- the question, compiled for matching ---------------------------------------------------------------------------
@@ -777,7 +787,12 @@ def _implied(part: tx.Term, context: Sequence[_Sentence], spec: QuestionSpec) ->
 def _own_subject(sentence: _Sentence, cue: Sequence[tx.Term], spec: QuestionSpec) -> bool:
     """The sentence names something the question asks about, other than the cue's own parts."""
     cue_words = signature_words(" ".join(part.text for part in cue))
-    return bool((signature_words(sentence.words) & spec.question_signature) - cue_words)
+    if (signature_words(sentence.words) & spec.question_signature) - cue_words:
+        return True
+    # Names with digits (L1 vs L2, HTTP/1.1 vs HTTP/2) carry no signature but are what such questions contrast.
+    cue_keys = {key for part in cue for key in part.keys}
+    named = {t.key for t in sentence.tokens if _DIGIT.search(t.key) and not t.key.isdigit()}
+    return bool(named & {t.key for t in spec.question_tokens} - cue_keys)
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------------
@@ -792,9 +807,15 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|ms|毫秒|秒|分钟|小时|天|
                      re.IGNORECASE)
 
 
+# Numbers in Chinese words count as figures too ("十几条投诉", "三四次", "从二十多条降到一两条", "两周"); a lone 一
+# ("一个问题", "一次") does not.
+_CJK_NUMBER = re.compile(r"(?:[两二三四五六七八九十百千万]|一[两二三四五六七八九十])[一二两三四五六七八九十百千万几多]*"
+                         r"[个条次人天周月年倍家场支项份页行件分秒]")
+
+
 def specificity(text: str, known: set[str]) -> float:
     score = 0.0
-    if _NUMBER.search(text) or _DIGIT.search(text):
+    if _NUMBER.search(text) or _DIGIT.search(text) or _CJK_NUMBER.search(text):
         score += 0.4
     tech = [w for w in latin_words(text) if w.lower() in known or (w[0].isupper() and w.lower() not in COMMON_EN_WORDS)]
     score += 0.4 if len(tech) >= 2 else 0.2 if tech else 0.0
@@ -852,6 +873,10 @@ def evaluate_answer(
     spec_score = specificity(graded, known) if graded else 0.0
     structure = structure_score(graded, stage) if graded else 0.0
     coverage = _coverage(decisions, spec.points)
+    if stage in ("behavioral", "project") and spec.points:
+        # The key points of a story question are its parts (what happened, what you did, the result): a story told
+        # in plain words that covers them is structured, whether or not it says "背景" or "结果".
+        structure = max(structure, 0.5 * structure + 0.5 * coverage)
     explained = [s for s in sentences if _explains(s)]
     depth = min(1.0, sum(1 for s in explained if any(m in s.words.lower() for m in EXAMPLE_MARKERS)
                              or _DIGIT.search(s.words)) / 2 + 0.25 * min(2, len(explained)))

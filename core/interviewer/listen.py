@@ -100,6 +100,20 @@ def mentions_project(answers: Sequence[str]) -> bool:
     return project_name(answers) is not None or "项目" in text or "project" in text
 
 
+_ACROSS_CLAUSES = re.compile(r"[;；。!！?？,，、:：()（）\n]|\.\s")
+
+
+def _find_within_clause(answer: str, toks, term, index) -> tuple[int, int] | None:
+    """The first place the term is named inside one clause: "roll pointer; on update" is not "rolling update"."""
+    found = tx.find_term(toks, term, index=index)
+    skip = 0
+    while found is not None and _ACROSS_CLAUSES.search(answer[toks[found[0]].start:toks[found[1]].end]):
+        skip = found[0] + 1
+        rest = tx.find_term(toks[skip:], term)
+        found = None if rest is None else (rest[0] + skip, rest[1] + skip)
+    return found
+
+
 def _probe_hits(answer: str, question_text: str, language: str, field_key: str) -> list[tuple[int, object, str]]:
     """(position, probe, words said) for every probe-bank term the answer names and the question does not."""
     from core.interviewer.content import load_probes
@@ -115,12 +129,13 @@ def _probe_hits(answer: str, question_text: str, language: str, field_key: str) 
             continue  # an accountant's "alert" is not a DevOps alerting story
         for alias in (probe.term, *probe.aliases):
             term = tx.compile_term(alias)
-            found = tx.find_term(toks, term, index=index)
+            found = _find_within_clause(answer, toks, term, index)
             if found is None:
                 continue
+            said = answer[toks[found[0]].start:toks[found[1]].end]
             if tx.find_term(question_tokens, term) is not None:
                 break  # the question itself is about it: probing it is no follow-up
-            hits.append((toks[found[0]].start, probe, answer[toks[found[0]].start:toks[found[1]].end]))
+            hits.append((toks[found[0]].start, probe, said))
             break
     return sorted(hits, key=lambda h: h[0])
 

@@ -278,10 +278,15 @@ def compose_reply(*, decision, language: str, rng: random.Random, used: set[str]
     return _unique(parts, language, rng, used)
 
 
+# A connective the candidate's phrase happens to start with ("关于因为那个渠道涨了 8%" → "关于那个渠道涨了 8%").
+_LEADING_LINK = re.compile(r"^(?:(?:因为|所以|但是|不过|而且|并且|然后|其实|就是|比如|例如|后来|于是|因此)[，,\s]*)+|"
+                           r"^(?:(?:so|and|but|because|then|also)\b[,\s]*)+", re.IGNORECASE)
+
+
 def follow_up_texts(action: str, offer, language: str) -> list[str]:
     """Every phrasing of a follow-up, rephrase or challenge (the composer picks one not said before)."""
     body = one_question(offer.question)
-    said = (offer.said or "").strip()
+    said = _LEADING_LINK.sub("", (offer.said or "").strip()) or (offer.said or "").strip()
     if language != "zh-CN" and said[:1].isupper() and said[1:2].islower() and said.split()[0][1:].islower():
         said = said[0].lower() + said[1:]  # "Collisions" from a sentence start reads "collisions" mid-sentence
     if action == "challenge":
@@ -290,6 +295,11 @@ def follow_up_texts(action: str, offer, language: str) -> list[str]:
     if action == "simpler":
         return [t.format(question=body) for t in templates("denial" if offer.reason == "denial" else "simpler",
                                                             language)]
+    if (language != "zh-CN" and " " in said and not re.fullmatch(r"[A-Z][\w.+#-]*( [A-Z][\w.+#-]*)*", said)
+            and said.lower() != (offer.probe_term or "").strip().lower()):
+        # The candidate's own words ("lose most users", "we cut first paint from 3.2 s to 1.1 s") rarely fit the
+        # sentence as a noun; quoted, they read as the interviewer repeating what was said. A name stays bare.
+        said = f'"{said}"'
     if offer.reason == "number":
         return [t.format(said=said) for t in templates("number", language)]
     if offer.probe_term and said:

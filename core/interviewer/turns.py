@@ -55,8 +55,10 @@ from core.models import (
 from core.ratelimit import check_report_rate, check_turn_rate
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 60
-LEASE_RENEW_EVERY_S = 20.0
+# A turn's lease on its session: short, so a crashed worker's session is free again within ~15 s; the keeper renews
+# a running model turn's lease every 5 s (a third of it: one late or failed renewal never loses the lease).
+LEASE_SECONDS = 15
+LEASE_RENEW_EVERY_S = 5.0
 _TABLE = InterviewSession.__table__
 
 

@@ -292,7 +292,7 @@ def decide(*, plan: dict, state: dict, stage: str, evaluation: AnswerEvaluation 
     if not ev.substantive:
         if "off_topic" in ev.flags and not state["steered"]:
             return _ask(stage, item, state, "steer", None, steered=True)
-        if not ev.any_substance and state["reasks"] < MAX_REASKS:
+        if not ev.any_substance and state["reasks"] < MAX_REASKS and not state["steered"]:  # one repeat at most
             return Decision("reask", "reask", stage, item, {**state, "reasks": state["reasks"] + 1})
         return advance(plan, state, stage)
     if heard.challenge is not None and not state["challenged"]:

@@ -212,3 +212,48 @@ def test_idle_connections_cost_one_query_per_round(app_env, count_statements):
     rounds = [s for s in counter.statements if "FROM interview_session" in s]
     assert 4 <= len(rounds) <= 8 and len(rounds) == len(counter.statements)
     assert all(s.count("?") == 20 for s in rounds)  # one IN list of the 20 watched sessions
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_reply_wakes_the_other_worker_at_once(tmp_path, pg_admin):
+    """A turn committed on worker A sends NOTIFY with the session id, and worker B pushes the reply to its socket
+    then, not at its next poll: B's fallback poll is a minute here, far beyond the test's wait."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    env = server_env(tmp_path, None, DATABASE_URL=pg_schema_url(schema), LIVE_SYNC_FALLBACK_POLL_S="60")
+    servers = []
+    listener = psycopg.connect(pg_admin.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                               autocommit=True)
+    try:
+        for name in ("one", "two"):
+            (tmp_path / name).mkdir()
+            servers.append(LiveServer(tmp_path / name, env).start())
+        one, two = servers
+        sid = one.start_session()
+        listener.execute("LISTEN zhimian_session")
+
+        async def scenario():
+            a, b = await connect(one, sid), await connect(two, sid)
+            try:
+                await asyncio.sleep(1.0)  # B's watcher has started listening (it reads once when it does)
+                await a.send(message(cmid="notify-1"))
+                sent, _ = await recv_until(a, "message")
+                remote, _ = await recv_until(b, "message", timeout=15)
+                return sent, remote
+            finally:
+                await a.close()
+                await b.close()
+
+        sent, remote = run(scenario())
+        assert remote["message"] == sent["message"] and remote["client_message_id"] == "notify-1"
+        notified = {note.payload for note in listener.notifies(timeout=5, stop_after=1)}
+        assert notified == {sid}
+    finally:
+        listener.close()
+        for server in servers:
+            server.stop()
+        with pg_admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -200,12 +200,14 @@ def test_message_size_cap_is_422_with_a_clear_detail(client):
 
 def test_request_body_cap_is_413(client):
     headers = login(client) | {"Content-Type": "application/json"}
-    payload = json.dumps({"target_position": "前端", "job_description": "x" * 70_000})
+    from api.middleware import MAX_BODY_BYTES
+
+    payload = json.dumps({"target_position": "前端", "job_description": "x" * (MAX_BODY_BYTES + 1000)})
     response = client.post(f"{CHAT}/start", headers=headers, content=payload)
     assert response.status_code == 413 and "too large" in response.json()["detail"]
 
     def chunks():  # no Content-Length: counted while streaming
-        for _ in range(70):
+        for _ in range(MAX_BODY_BYTES // 1024 + 2):
             yield b" " * 1024
 
     chunked = client.post(f"{CHAT}/start", headers=headers, content=chunks())

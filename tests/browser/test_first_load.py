@@ -10,7 +10,7 @@ from tests.browser.helpers import expect, log_in
 pytestmark = pytest.mark.browser
 
 HELPER_NAMES = {"app", "common", "forms", "login", "sidebar"}
-OUR_PAGES = {t(f"nav.{page}", "zh-CN") for page in ("chat", "new", "report", "analytics")}
+OUR_PAGES = {t(f"nav.{page}", "zh-CN") for page in ("chat", "new", "report", "drill", "progress", "analytics")}
 # Records every label the sidebar navigation ever shows, from before the app's first script run.
 RECORD_NAV = """(() => {
   window.__navLabels = new Set();
@@ -25,7 +25,7 @@ def test_first_load_of_a_fresh_server_lists_only_our_pages(fresh_app_url, new_pa
     page.context.add_init_script(RECORD_NAV)
     log_in(page, fresh_app_url, "staff", "staff123")  # the login screen has no navigation; staff sees every page
     expect()(page.get_by_test_id("stSidebarNav")).to_contain_text("数据分析")
-    expect()(page.locator(".st-key-zm_new_level")).to_contain_text("中级")  # the form's last widgets have loaded
+    expect()(page.get_by_test_id("stDownloadButton")).to_have_count(3)  # staff's landing page has loaded to its end
     shot(page, "00-first-load-signed-in")
 
     seen = set(page.evaluate("[...window.__navLabels]"))

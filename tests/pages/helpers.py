@@ -57,8 +57,19 @@ def chat_texts(at: AppTest) -> list[tuple[str, str]]:
 
 
 def nav_paths(at: AppTest) -> set[str]:
-    """URL paths of the pages st.navigation registered in the last run."""
+    """URL paths of the pages st.navigation registered in the last run (the default page's is empty)."""
     return {info.get("url_pathname", "") for info in at._registered_pages.values()}
+
+
+def nav_pages(at: AppTest) -> set[str]:
+    """Script names (app_pages/<name>.py) of the pages st.navigation registered in the last run (the default page's
+    URL path is empty, so paths cannot name it)."""
+    return {Path(info["script_path"]).stem for info in at._registered_pages.values()}
+
+
+def page_links(at: AppTest) -> list[tuple[str, str, str]]:
+    """(label, page url path, query string) of every st.page_link on the page."""
+    return [(link.proto.label, link.proto.page, link.proto.query_string) for link in at.get("page_link")]
 
 
 def db_scope():

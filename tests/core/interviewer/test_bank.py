@@ -343,3 +343,27 @@ def test_parsed_banks_are_cached_by_content(tmp_path, monkeypatch):
     write_bank(tmp_path, data)
     assert bank_module._read_yaml(path)["questions"][0]["question"] == "一个改过的问题？"  # an edit is re-parsed
     assert len(list((tmp_path / "cache").glob("frontend.zh-CN.*.json"))) == 1
+
+
+def test_no_banks_own_model_answer_is_challenged_as_a_misconception():
+    """Every question's model answer (its key points' model sentences, as a strong candidate would say them) is
+    correct: the interviewer must never challenge it as asserting one of the question's common mistakes."""
+    from core import drills
+    from core.interviewer.workflow import question_item
+
+    banks = load_banks()
+    challenged, checked = [], 0
+    for key, _ in banks.fields():
+        for language in ("zh-CN", "en"):
+            for stage in drills.DRILL_STAGES:
+                for question in banks.questions(key, language, stage):
+                    if not question.misconceptions:
+                        continue
+                    item = question_item(question)
+                    answer = ("" if language == "zh-CN" else " ").join(p["model"] for p in item["key_points"])
+                    checked += 1
+                    result = drills.judge_answer(question_id=question.id, answer=answer, item=item)
+                    if "misconception" in result.flags:
+                        challenged.append((question.id, result.follow_up))
+    assert checked > 1000
+    assert challenged == []
