@@ -390,7 +390,8 @@ def checked_report_text(text: Any, base: Any, inp: Any, usage: Usage) -> Any:
     contradicts = ["contradicts_scores"] if summary and guards.summary_contradicts(summary, base.overall) else []
     if summary and not keep(summary, contradicts):
         summary = ""
-    strengths = [item for item in (text.strengths or []) if isinstance(item, str) and keep(item, [])]
+    strengths = [item for item in (text.strengths or []) if isinstance(item, str) and keep(
+        item, ["contradicts_scores"] if guards.strength_contradicts(item, base.overall) else [])]
     improvements = [item for item in (text.improvements or []) if isinstance(item, str) and keep(item, [])]
     dropped = (bool(text.summary) and not summary) + len(text.strengths or []) - len(strengths) \
         + len(text.improvements or []) - len(improvements)

@@ -27,8 +27,9 @@ _LEAK = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _QUESTION_MARKS = re.compile(r"[?？]")
-_PRAISE = re.compile(r"优秀|出色|非常好|很好|表现突出|扎实|令人印象|完美|excellent|outstanding|impressive|strong|great|"
-                     r"very good|well done|solid", re.IGNORECASE)
+_PRAISE = re.compile(r"优秀|出色|非常好|很好|表现突出|扎实|令人印象|完美|较强|很强|熟练|精通|"
+                     r"excellent|outstanding|impressive|strong|great|very good|well done|solid|proficient|skilled",
+                     re.IGNORECASE)
 _CRITICISM = re.compile(r"较差|很差|不及格|薄弱|欠缺|不足|poor|weak|lacking|insufficient|fell short", re.IGNORECASE)
 
 
@@ -148,6 +149,11 @@ def prose_problems(text: str, *, language: str, answers: Iterable[str], secrets:
     if injected(text, answers):
         problems.append("injection")
     return problems
+
+
+def strength_contradicts(strength: str, overall: float) -> bool:
+    """A strength praising ability in a weak interview (under 40/100): the scores say otherwise."""
+    return overall < 40 and bool(_PRAISE.search(strength))
 
 
 def summary_contradicts(summary: str, overall: float) -> bool:
