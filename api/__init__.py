@@ -19,7 +19,7 @@ from api.concurrency import shutdown_executor, turn_executor
 from api.deps import API_PREFIX
 from api.errors import COMMON_ERRORS, install_error_handlers
 from api.middleware import add_middleware
-from api.routes import auth, chat, health, progress, questions, stats
+from api.routes import auth, chat, health, progress, questions, resumes, stats
 from api.ws.hub import hub
 from api.ws.protocol import chat_websocket
 from core.auth import ensure_auth_config
@@ -51,7 +51,7 @@ def create_app() -> FastAPI:
     )
     add_middleware(app, get_settings())
     install_error_handlers(app)
-    for module in (auth, health, chat, questions, stats, progress):
+    for module in (auth, health, chat, questions, stats, progress, resumes):
         app.include_router(module.router)
     app.add_api_websocket_route(f"{API_PREFIX}/chat/ws/{{session_id}}", chat_websocket)
     return app

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.routing import Match
 
-from core import drills, sessions
+from core import drills, resume_store, sessions
 from core.interviewer import turns
 from core.interviewer.errors import InterviewerError
 from core.ratelimit import LimitStoreUnavailable, RateLimited
@@ -92,6 +92,9 @@ def describe_error(exc: BaseException) -> ApiError:
         return ApiError(status, exc.code, exc.message, exc.retryable, 2 if exc.retryable else None)
     if isinstance(exc, sessions.SessionLimitReached):
         return ApiError(409, "session_limit", str(exc), False)
+    if isinstance(exc, resume_store.ResumeRejected):
+        status = 413 if exc.code == "too_large" else 422
+        return ApiError(status, f"resume_{exc.code}", str(exc), exc.code == "timeout")
     if isinstance(exc, sessions.InvalidInput):
         return ApiError(422, "invalid_input", str(exc), False)
     if isinstance(exc, sessions.SessionNotFound | drills.QuestionNotFound | drills.DrillNotFound):

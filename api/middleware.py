@@ -80,18 +80,20 @@ def _add_text_pattern(schema: dict) -> None:
 
 
 class BodySizeLimit:
-    """Refuses request bodies over `max_bytes`: by Content-Length up front, or while a chunked body streams in."""
+    """Refuses request bodies over `max_bytes` (or the path's own limit in `per_path`, e.g. resume uploads): by
+    Content-Length up front, or while a chunked body streams in."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, per_path: dict[str, int] | None = None):
+        self.app, self.default_max, self.per_path = app, max_bytes, dict(per_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.per_path.get(scope.get("path", "").rstrip("/"), self.default_max)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            error = BodyTooLarge(self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            error = BodyTooLarge(max_bytes)
             await JSONResponse({"detail": error.detail}, status_code=413)(scope, receive, send)
             return
         seen = 0
@@ -100,8 +102,8 @@ class BodySizeLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLarge(self.max_bytes)
+            if seen > max_bytes:
+                raise BodyTooLarge(max_bytes)
             return message
 
         await self.app(scope, counted_receive, send)
@@ -110,11 +112,13 @@ class BodySizeLimit:
 def add_middleware(app: FastAPI, settings: Settings) -> None:
     """The URL check and body cap inside, CORS outside them (so even a refused request's answer carries the CORS
     headers)."""
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    from api.routes.resumes import UPLOAD_MAX_BODY, UPLOAD_PATH
+
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, per_path={UPLOAD_PATH: UPLOAD_MAX_BODY})
     app.add_middleware(RefuseBadUrls)
     document_url_rule(app)
     app.add_middleware(
         CORSMiddleware, allow_origins=list(settings.ALLOWED_ORIGINS), allow_credentials=True,
-        allow_methods=["GET", "POST", "DELETE", "OPTIONS"], allow_headers=["Authorization", "Content-Type"],
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"], allow_headers=["Authorization", "Content-Type"],
         expose_headers=["Retry-After", "Content-Disposition"],
     )

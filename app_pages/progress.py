@@ -132,6 +132,10 @@ headline(data)
 st.subheader(c.tr("progress.scores_title"))
 if data.scores:
     score_chart(data)
+    averages = data.dimension_averages
+    st.caption(c.tr("progress.dimension_averages", n=min(5, len(data.scores)),
+                    scores=" · ".join(f"{c.tr('dimension.' + k)} {averages[k]}" for k in DIMENSIONS),
+                    weakest=c.tr("dimension." + min(DIMENSIONS, key=lambda k: averages[k]))))
 else:
     st.info(c.tr("progress.scores_none"), icon=":material/show_chart:")
 st.subheader(c.tr("progress.weekly_title"))

@@ -14,6 +14,7 @@ from core.models import Report
 from core.ratelimit import RateLimited
 from core.transcript import DIMENSIONS, transcript_json, transcript_markdown
 from ui import common as c
+from ui.resume import render_resume_claims
 from ui.sidebar import escape_markdown
 
 REPORT_ERROR = "zm_report_error"
@@ -164,6 +165,8 @@ with left:
     bullet_list("report.strengths", report.strengths, ":material/thumb_up:")
 with right:
     bullet_list("report.improvements", report.improvements, ":material/trending_up:")
+
+render_resume_claims(report.resume_claims)
 
 if report.per_question:
     st.markdown(f"#### {c.tr('report.per_question')}")

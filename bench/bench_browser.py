@@ -6,7 +6,8 @@ Each run is a fresh browser context (no cookies) and a fresh account. A wait is 
 WebSocket message the browser sends after the action (the click or Enter reaching Streamlit) to the last message it
 receives before the app goes quiet for `--quiet` seconds with the expected screen shown: every rerun the action
 causes (cookie components reporting back, page switches, st.rerun) is inside the figure. Prints the median of each
-wait against its target and, with --verbose, every sample with the script runs it took.
+wait against its target, the median length of each script run inside it (where the time goes) and, with --verbose,
+every sample with the script runs it took.
 """
 
 from __future__ import annotations
@@ -59,6 +60,19 @@ class Sample:
     runs: int  # script runs (ForwardMsg new_session) between the action and quiet
     kinds: Counter = field(default_factory=Counter)
     timeline: list[tuple[float, str]] = field(default_factory=list)  # (seconds after the action, frame kind)
+    run_seconds: list[float] = field(default_factory=list)  # each script run: new_session to script_finished
+
+
+def script_runs(timeline: list[tuple[float, str]]) -> list[float]:
+    """Seconds of each script run in a timeline: from its new_session to the next script_finished."""
+    runs, started = [], None
+    for t, kind in timeline:
+        if kind == "in:new_session":
+            started = t
+        elif kind == "in:script_finished" and started is not None:
+            runs.append(t - started)
+            started = None
+    return runs
 
 
 def prepare_accounts(data: Path, count: int) -> list[str]:
@@ -66,10 +80,11 @@ def prepare_accounts(data: Path, count: int) -> list[str]:
     import os
 
     os.environ.update(app_env(data))
-    from core import auth
+    from core import auth, ratelimit
 
     names = [f"bench{i}" for i in range(count)]
     for name in names:
+        ratelimit.reset_limits()  # the sign-up throttle is for people, not for preparing the benchmark's accounts
         auth.register_account(first_name="小明", last_name="李", email=f"{name}@example.com", username=name,
                               password=PASSWORD, repeat_password=PASSWORD)
     return names
@@ -114,7 +129,8 @@ def wait_settled(page, start: int, ready: str, quiet_s: float, timeout_s: float 
     timeline = [((t - sent[0]) / 1000, frame_kind(d, p)) for d, t, p in payloads]
     kinds = Counter(kind for _, kind in timeline)
     return Sample(seconds=(incoming[-1] - sent[0]) / 1000, runs=kinds["in:new_session"], kinds=kinds,
-                  timeline=[(t, k) for t, k in timeline if k.startswith("out") or k in MILESTONES])
+                  timeline=[(t, k) for t, k in timeline if k.startswith("out") or k in MILESTONES],
+                  run_seconds=script_runs(timeline))
 
 
 def one_run(browser, url: str, username: str, quiet_s: float) -> dict[str, list[Sample]]:
@@ -195,6 +211,12 @@ def main() -> int:
         print(f"  {name:20} {median:6.3f} s   {verdict:25}  "
               f"(script runs {runs:g}, samples {len(samples)}, min {min(s.seconds for s in samples):.3f} s, "
               f"max {max(s.seconds for s in samples):.3f} s)")
+    print("where the time goes: median seconds of each script run the action caused (the rest is the browser, the"
+          " network and Streamlit between runs):")
+    for name in SHOWN_S:
+        per_run = [[s.run_seconds[k] for s in results[name] if len(s.run_seconds) > k]
+                   for k in range(max(len(s.run_seconds) for s in results[name]))]
+        print(f"  {name:20} " + "  ".join(f"run {k + 1}: {statistics.median(v):.3f} s" for k, v in enumerate(per_run)))
     return 0
 
 

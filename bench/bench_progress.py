@@ -42,9 +42,10 @@ def configure(data: Path) -> None:
 
 
 def populate(owner: str, n_interviews: int, n_drills: int) -> None:
-    from core import demo, drills, sessions
+    from core import demo, drills
     from core.config import get_settings
     from core.db import get_engine, session_scope
+    from core.interviewer import turns
     from core.models import InterviewSession, Report
 
     engine, settings = get_engine(), get_settings().model_copy(update={"INTERVIEWER_MODEL": ""})
@@ -63,9 +64,11 @@ def populate(owner: str, n_interviews: int, n_drills: int) -> None:
         for n in range(n_interviews - len(played)):
             session, report = sources[n % len(sources)]
             when = now - timedelta(days=rng.uniform(0, 360))
-            copy = sessions.create_session(db=db, owner=owner, info={
+            db.commit()  # start_interview writes in its own transaction
+            started = turns.start_interview(owner=owner, engine=engine, settings=settings, info={
                 "target_position": session.target_position, "field": session.field, "level": session.level,
                 "language": session.language})
+            copy = db.get(InterviewSession, started.session.id)
             copy.message_count, copy.is_complete, copy.interview_stage = session.message_count, True, "completed"
             copy.created_at, copy.last_activity = when - timedelta(minutes=40), when
             copy.overall_score = max(0, min(100, report.overall + rng.randint(-15, 15)))

@@ -63,8 +63,8 @@ def populate(engine, n_sessions: int, n_messages: int, owner: str = "bench") -> 
             conn.execute(insert(Message), messages[k:k + 10_000])
 
 
-def interleaved_medians_ms(fns: dict, repeat: int) -> dict[str, float]:
-    """Median milliseconds of each function, calling them in turn `repeat` times (after one warm-up each)."""
+def interleaved_ms(fns: dict, repeat: int) -> dict[str, list[float]]:
+    """Milliseconds of each call of each function, calling them in turn `repeat` times (after one warm-up each)."""
     times: dict[str, list[float]] = {name: [] for name in fns}
     for fn in fns.values():
         fn()
@@ -73,7 +73,11 @@ def interleaved_medians_ms(fns: dict, repeat: int) -> dict[str, float]:
             t0 = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - t0) * 1000)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def tenth_percentile(values: list[float]) -> float:
+    return sorted(values)[len(values) // 10]
 
 
 def main() -> None:
@@ -103,12 +107,16 @@ def main() -> None:
         def same_columns():
             assert len(raw.execute(RAW_SAME_COLUMNS, ("bench",)).fetchall()) == args.sessions
 
-        medians = interleaved_medians_ms({"ours": ours, "same": same_columns}, args.repeat)
-        aggregate_ms = interleaved_medians_ms({"aggregate": baseline}, max(5, args.repeat // 10))["aggregate"]
-        ours_ms, plain_ms = medians["ours"], medians["same"]
+        times = interleaved_ms({"ours": ours, "same": same_columns}, args.repeat)
+        aggregate = interleaved_ms({"aggregate": baseline}, max(5, args.repeat // 10))["aggregate"]
+        aggregate_ms = statistics.median(aggregate)
+        ours_ms, plain_ms = statistics.median(times["ours"]), statistics.median(times["same"])
+        ours_p10, plain_p10 = tenth_percentile(times["ours"]), tenth_percentile(times["same"])
         print(f"list_session_summaries median:        {ours_ms:.2f} ms (target <= 10 ms)")
         print(f"raw sqlite3 same columns median:      {plain_ms:.2f} ms")
         print(f"ratio ours/raw same columns:          {ours_ms / plain_ms:.2f} (target <= 2.0)")
+        print(f"10th percentiles (least disturbed by other load): ours {ours_p10:.2f} ms, raw {plain_p10:.2f} ms, "
+              f"ratio {ours_p10 / plain_p10:.2f}")
         print(f"raw sqlite3 COUNT aggregate median:   {aggregate_ms:.2f} ms (reference: joins the messages)")
 
 

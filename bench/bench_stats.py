@@ -23,11 +23,10 @@ from sqlalchemy import insert
 
 from core import stats
 from core.db import get_engine
-from core.models import LEVELS, STAGES, InterviewSession, Message, Report
+from core.models import DIMENSIONS, LEVELS, STAGES, InterviewSession, Message, Report
 
 CSV_TARGET_SECONDS = 3.0
 FIELDS = ("前端开发", "后端开发", "数据分析", "产品经理", "人工智能", "软件测试", "运维开发", "通用")
-DIMENSIONS = ("knowledge", "communication", "logic", "project", "fit")
 
 
 def build_database(url: str, *, sessions: int, messages: int, report_share: float, seed: int = 7) -> None:

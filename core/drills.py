@@ -27,6 +27,7 @@ from core.sessions import InvalidInput, readable_error
 
 DRILL_STAGES = tuple(s for s in QUESTION_STAGES if s in SCORED_STAGES)
 MAX_HISTORY = 200  # attempts listed at most (newest first)
+MAX_ROW_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
 
 
 class QuestionNotFound(LookupError):
@@ -202,7 +203,10 @@ def question_text(question_id: str) -> str:
 
 
 def delete_attempt(*, owner: str, attempt_id: int, engine: Engine | None = None) -> None:
-    """Delete one of the user's attempts; DrillNotFound for anyone else's or a missing one."""
+    """Delete one of the user's attempts; DrillNotFound for anyone else's or a missing one (or an id no row can
+    have: the column is a 32-bit integer)."""
+    if not 1 <= attempt_id <= MAX_ROW_ID:
+        raise DrillNotFound()
     with session_scope(engine or get_engine()) as db:
         deleted = db.execute(delete(DrillAttempt).where(DrillAttempt.id == attempt_id, DrillAttempt.owner == owner))
         db.commit()

@@ -106,6 +106,10 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Password too weak: 8–20 characters with upper- and lower-case letters, a digit and a symbol.",
     },
     # --- security hardening (issue 11): login and registration limits ---
+    "login.err_too_fast": {
+        "zh-CN": "这台设备登录得太频繁了，请一分钟后再试。",
+        "en": "Too many sign-ins from this device. Please try again in a minute.",
+    },
     "login.err_busy": {
         "zh-CN": "当前登录的人比较多，请稍等几秒再试。",
         "en": "A lot of people are signing in right now. Please try again in a few seconds.",
@@ -419,6 +423,57 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
                "other": "Reports were regenerated too often: try again in {n} seconds."},
     },
     # --- end interviewer errors ---
+    # --- resume upload and the report's resume claims (issue 14, resume) ---
+    "resume.title": {"zh-CN": "简历（可选）", "en": "Resume (optional)"},
+    "resume.upload": {"zh-CN": "上传简历，面试官会围绕你自己的项目提问",
+                      "en": "Upload your resume and the interviewer will ask about your own projects"},
+    "resume.upload_help": {"zh-CN": "支持 PDF、Word（.docx）、纯文本和 Markdown，最大 5 MB。",
+                           "en": "PDF, Word (.docx), plain text or Markdown, up to 5 MB."},
+    "resume.privacy_offline": {
+        "zh-CN": "🔒 简历只有你自己能看到，删除这场面试时会一并删除。本站没有配置 AI 模型，简历只在服务器上按规则解析，"
+                 "不会发送给任何模型，也不会出现在数据统计导出中。",
+        "en": "🔒 Only you can see your resume, and it is deleted with this interview. No AI model is configured "
+              "here, so the resume is read by rules on this server, sent to no model, and never included in "
+              "statistics exports.",
+    },
+    "resume.privacy_model": {
+        "zh-CN": "🔒 简历只有你自己能看到，删除这场面试时会一并删除，也不会出现在数据统计导出中。"
+                 "注意：本站配置了 AI 模型（{model}），简历文字会发送给该模型来理解和出题。",
+        "en": "🔒 Only you can see your resume; it is deleted with this interview and never included in statistics "
+              "exports. Note: this site uses an AI model ({model}), so the resume text is sent to that model to "
+              "understand it and ask questions.",
+    },
+    "resume.reading": {"zh-CN": "正在读取简历…", "en": "Reading your resume…"},
+    "resume.rejected": {"zh-CN": "这份简历无法使用：", "en": "This resume cannot be used:"},
+    "resume.understood": {"zh-CN": "我们从简历里读到的内容", "en": "What we understood from your resume"},
+    "resume.correct_hint": {
+        "zh-CN": "有读错或漏掉的地方可以直接改，开始面试时以这里为准。"
+                 "清空项目名称即可去掉这个项目；每行一条经历或成果。",
+        "en": "Fix anything we got wrong or missed: the interview uses what is here. Clear a project's name to "
+              "leave it out; one achievement per line.",
+    },
+    "resume.no_projects": {
+        "zh-CN": "没有识别出项目经历。面试仍会参考你的技能；也可以上传带“项目经历”标题的版本。",
+        "en": "No projects were recognised. The interview still uses your skills; a version with a "
+              "“Projects” heading helps.",
+    },
+    "resume.project": {"zh-CN": "项目 {n}", "en": "Project {n}"},
+    "resume.name": {"zh-CN": "项目名称", "en": "Project name"},
+    "resume.role": {"zh-CN": "你的角色", "en": "Your role"},
+    "resume.stack": {"zh-CN": "技术栈（用逗号分隔）", "en": "Stack (comma-separated)"},
+    "resume.claims": {"zh-CN": "做了什么、取得了什么结果（每行一条）",
+                      "en": "What you did and achieved (one per line)"},
+    "resume.skills": {"zh-CN": "技能（用逗号分隔）", "en": "Skills (comma-separated)"},
+    "resume.delete": {"zh-CN": "删除这份简历", "en": "Delete this resume"},
+    "report.resume_claims": {"zh-CN": "简历声明核验", "en": "Resume claims"},
+    "report.resume_claims_hint": {
+        "zh-CN": "简历里带数字的成果，面试中有没有讲清楚是怎么测的、和什么比的。真实面试官一定会追问这些。",
+        "en": "The results on your resume that carry a number, and whether the interview showed how they were "
+              "measured and against what. Real interviewers will ask.",
+    },
+    "report.claim_ok": {"zh-CN": "已核实", "en": "Substantiated"},
+    "report.claim_not_ok": {"zh-CN": "未能核实", "en": "Not substantiated"},
+    # --- end resume ---
     # --- my progress page and the printable report (keys "progress.*", "pdf.*") ---
     "nav.progress": {"zh-CN": "我的进步", "en": "My progress"},
     "progress.title": {"zh-CN": "我的进步", "en": "My progress"},
@@ -444,6 +499,10 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
         "en": "Finish your first interview to see your overall and dimension scores here.",
     },
     "progress.series": {"zh-CN": "指标", "en": "Measure"},
+    "progress.dimension_averages": {
+        "zh-CN": "最近 {n} 场各维度平均：{scores}。最需要加强的是**{weakest}**。",
+        "en": "Average over your last {n} interviews: {scores}. The one to work on most: **{weakest}**.",
+    },
     "progress.date": {"zh-CN": "日期", "en": "Date"},
     "progress.interview": {"zh-CN": "面试", "en": "Interview"},
     "progress.weekly_title": {"zh-CN": "每周练习", "en": "Practice per week"},

@@ -132,6 +132,27 @@ def m004_drill_attempts(conn: Connection) -> None:
 
 
 @migration
+def m005_resumes(conn: Connection) -> None:
+    """Uploaded resumes (owner-only, deleted with the interview they were used for) and the report's
+    简历声明核验 section."""
+    meta = MetaData()
+    Table("interview_session", meta, Column("id", String(36), primary_key=True))  # the foreign key's target
+    Table(
+        "resume", meta,
+        Column("id", String(36), primary_key=True), Column("owner", String(64), nullable=False),
+        Column("session_id", String(36), ForeignKey("interview_session.id", ondelete="CASCADE"), nullable=True,
+               index=True),
+        Column("filename", String(200), nullable=False), Column("kind", String(8), nullable=False),
+        Column("pages", Integer, nullable=False), Column("language", String(10), nullable=False),
+        Column("text", Text, nullable=False), Column("parsed", JSON, nullable=False),
+        Column("source", String(16), nullable=False), _time("created_at"), _time("updated_at"),
+        Index("ix_resume_owner_created", "owner", "created_at"),
+    )
+    meta.tables["resume"].create(conn, checkfirst=True)
+    conn.execute(text("ALTER TABLE report ADD COLUMN resume_claims JSON NOT NULL DEFAULT '[]'"))
+
+
+@migration
 def m006_model_usage(conn: Connection) -> None:
     """Model use per turn and report, per user: daily token budgets and staff analytics (no cascade on purpose)."""
     meta = MetaData()

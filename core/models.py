@@ -114,6 +114,9 @@ class InterviewSessionCreate(InterviewSessionBase):
         default=None, description="default: the server's DEFAULT_LANGUAGE", schema_extra={"validate_default": True})
     job_description: str | None = Field(default=None, max_length=8000, schema_extra={
         "json_schema_extra": {"pattern": OPTIONAL_MULTILINE_PATTERN}})
+    resume_id: str | None = Field(default=None, max_length=36,
+                                  description="an uploaded resume (POST /resumes) to interview from",
+                                  schema_extra={"json_schema_extra": {"pattern": OPTIONAL_LINE_PATTERN}})
 
     @field_validator("target_position", mode="before")
     @classmethod
@@ -156,6 +159,11 @@ class InterviewSessionCreate(InterviewSessionBase):
         if value not in LANGUAGES:
             raise ValueError(f"unknown language {value!r}; use one of {', '.join(LANGUAGES)} / 不支持的语言")
         return value
+
+    @field_validator("resume_id", mode="before")
+    @classmethod
+    def _resume_id(cls, value: Any) -> str | None:
+        return _text(value) or None
 
     @field_validator("job_description", mode="before")
     @classmethod
@@ -293,6 +301,32 @@ class Report(SQLModel, table=True):
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     source: str = Field(default="offline", max_length=16)
     model: str | None = Field(default=None, max_length=200)
+    # 简历声明核验: each resume claim with a number, substantiated or not by the interview ([] without a resume)
+    resume_claims: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# An uploaded resume: its text and what was understood (the candidate may correct it). Owner-only; attached to the
+# interview it was used for and deleted with it (ON DELETE CASCADE), or on request.
+class Resume(SQLModel, table=True):
+    __tablename__ = "resume"
+    __table_args__ = (Index("ix_resume_owner_created", "owner", "created_at"),)
+
+    id: str = Field(default_factory=new_session_id, primary_key=True, max_length=36)
+    owner: str = Field(max_length=64)
+    session_id: str | None = Field(
+        default=None,
+        sa_column=Column(String(36), ForeignKey("interview_session.id", ondelete="CASCADE"), nullable=True,
+                         index=True),
+    )
+    filename: str = Field(default="", max_length=200)
+    kind: str = Field(max_length=8)
+    pages: int = 1
+    language: str = Field(default="zh-CN", max_length=10)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    parsed: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    source: str = Field(default="rules", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -410,6 +444,15 @@ class ReportQuestion(SQLModel):
         return [value] if isinstance(value, str) else value
 
 
+# One resume claim with a number and whether the interview substantiated it (简历声明核验).
+class ResumeClaimPublic(SQLModel):
+    project: str = ""
+    claim: str
+    status: Literal["substantiated", "not_substantiated"]
+    reason: str = ""
+    evidence: list[str] = Field(default_factory=list, description="the candidate's own words")
+
+
 # The scored report of a finished interview as clients see it.
 class ReportPublic(SQLModel):
     session_id: str
@@ -421,6 +464,7 @@ class ReportPublic(SQLModel):
     summary: str
     source: str
     model: str | None = None
+    resume_claims: list[ResumeClaimPublic] = Field(default_factory=list)
     created_at: UTCDateTime
     updated_at: UTCDateTime
 

@@ -9,6 +9,7 @@ decision is not "covered"; once covered again it moves to the improved list.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -135,7 +136,7 @@ class _PointTally:
 # A report's answers, keyed by (session id, report updated_at): a report is read from JSON once per version, so a
 # page showing 200 interviews decodes only the reports written since it was last shown.
 _REPORT_ANSWERS: OrderedDict[tuple[str, datetime], tuple[_Answer, ...]] = OrderedDict()
-_REPORT_ANSWERS_MAX = 20_000
+_REPORT_ANSWERS_MAX = 5_000  # reports (~10 answers each; texts shared across reports by sys.intern)
 _REPORT_ANSWERS_LOCK = threading.Lock()
 _ID_CHUNK = 500  # ids per IN (...) query
 
@@ -224,7 +225,7 @@ def _names(values) -> list[str]:
     for value in values or []:
         name = value.get("point") if isinstance(value, dict) else value
         if isinstance(name, str) and name.strip():
-            names.append(name.strip())
+            names.append(sys.intern(name.strip()))
     return names
 
 
@@ -238,7 +239,7 @@ def _statuses(stored: dict) -> tuple[tuple[str, Status], ...]:
 
 def _report_answers(per_question: list | None, finished: datetime) -> tuple[_Answer, ...]:
     return tuple(
-        _Answer(question_id=entry.get("question_id"), question=str(entry.get("question") or ""),
+        _Answer(question_id=entry.get("question_id"), question=sys.intern(str(entry.get("question") or "")),
                 stage=str(entry.get("stage") or ""), score=float(entry.get("score") or 0), when=finished,
                 statuses=_statuses(entry))
         for entry in per_question or []

@@ -135,7 +135,8 @@ def _para(text: object, style: ParagraphStyle, styles: _Styles, *, bold_prefix: 
 
 def _bullets(items: list[str], styles: _Styles, style: ParagraphStyle | None = None) -> ListFlowable:
     return ListFlowable([ListItem(_para(item, style or styles.body, styles), leftIndent=12) for item in items],
-                        bulletType="bullet", start="•", leftIndent=12, bulletFontName=LATIN_FONT, bulletFontSize=8)
+                        bulletType="bullet", start="•", leftIndent=12, bulletFontName=LATIN_FONT, bulletFontSize=10,
+                        bulletOffsetY=-1)
 
 
 def dimension_chart(report: Report, lang: str, width: float) -> Drawing:

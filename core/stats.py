@@ -339,6 +339,9 @@ def check_format(fmt: str) -> str:
     return normalised
 
 
+UTC_COLUMNS = ("created_at", "last_activity")  # naive in the frame (Excel has no time zones), UTC by definition
+
+
 def export_filename(fmt: str, now: datetime | None = None) -> str:
     return f"zhimian-sessions-{(now or utcnow()):%Y%m%d-%H%M%S}.{check_format(fmt)}"
 
@@ -393,9 +396,10 @@ def export_frame(frame: pd.DataFrame, fmt: str) -> ExportFile:
     elif fmt == "xlsx":
         content = _xlsx_bytes(frame)
     else:
-        # A calendar day as 'YYYY-MM-DD', not as a midnight timestamp.
-        days = frame.assign(created_date_local=frame["created_date_local"].map(date.isoformat))
-        text = days.to_json(orient="records", force_ascii=False, date_format="iso", date_unit="s")
+        # A calendar day as 'YYYY-MM-DD', not as a midnight timestamp; moments in UTC say so ('…Z'), as the API's do.
+        days = frame.assign(created_date_local=frame["created_date_local"].map(date.isoformat),
+                            **{column: frame[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ") for column in UTC_COLUMNS})
+        text = days.to_json(orient="records", force_ascii=False)
         content = text.encode("utf-8")
     return ExportFile(content=content, media_type=MEDIA_TYPES[fmt], filename=export_filename(fmt))
 

@@ -11,6 +11,7 @@ from core.interviewer import turns
 from core.interviewer.bank import FIELD_NAMES, GENERAL_KEY, GENERAL_NAME
 from core.models import LEVELS
 from ui import common as c
+from ui import resume as resume_ui
 
 # A selectbox shows plain text, so the field icons here are emoji (the sidebar uses Material icons).
 _EMOJI = {"frontend": "💻", "backend": "🗄️", "data": "📊", "product": "📦", "ai": "🤖", "qa": "🐞", "devops": "☁️",
@@ -29,8 +30,10 @@ def _field_label(key: str) -> str:
 
 
 def render_new_interview_form() -> None:
-    """Name, position, field, level, language, optional JD; creates the session and opens its chat."""
+    """An optional resume (understood and correctable), then name, position, field, level, language, optional JD;
+    creates the session and opens its chat."""
     ctx = c.page_context()
+    resume_ui.render_resume_section(ctx)
     with st.form("zm_new_form", border=True):
         st.text_input(c.tr("new.name"), value=ctx.user.name, max_chars=60, key="zm_new_name")
         st.text_input(c.tr("new.position"), max_chars=100, key="zm_new_position",
@@ -73,6 +76,7 @@ def _start(ctx: c.PageContext) -> None:
         st.error(c.tr("new.err_position"), icon=":material/error:")
         return
     try:
+        info["resume_id"] = resume_ui.corrected(ctx)
         with st.spinner(c.tr("new.creating")):
             started = turns.start_interview(owner=ctx.user.username, info=info, engine=c.engine())
     except sessions.SessionLimitReached as exc:
@@ -84,6 +88,7 @@ def _start(ctx: c.PageContext) -> None:
     except turns.TurnFailed as exc:
         st.error(f"{c.tr('chat.err_llm')}\n\n{exc.message}", icon=":material/error:")
         return
+    resume_ui.started()
     session_id = started.session.id
     st.session_state[c.SWITCH_TO] = session_id
     c.go_to(c.PAGE_CHAT, session_id)

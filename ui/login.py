@@ -80,8 +80,8 @@ def _submit_login() -> None:
     client = _client_address()
     try:
         user = auth.authenticate(username, password, client=client)
-    except auth.TooManyAttempts:
-        state[LOGIN_ERROR] = "login.err_locked"
+    except auth.TooManyAttempts as exc:
+        state[LOGIN_ERROR] = "login.err_too_fast" if exc.reason == "attempts" else "login.err_locked"
         return
     except auth.AuthError:
         state[LOGIN_ERROR] = "login.err_wrong" if auth.login_allowed(username, client) else "login.err_locked"

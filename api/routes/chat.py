@@ -38,9 +38,10 @@ router = APIRouter(prefix=f"{API_PREFIX}/chat", tags=["chat"])
 
 
 @router.post("/start", status_code=201, response_model=InterviewStarted,
-             responses=errors(*AUTH_ERRORS, 409, *BODY_ERRORS, 429, 503))
+             responses=errors(*AUTH_ERRORS, 404, 409, *BODY_ERRORS, 429, 503))
 async def start_chat(body: InterviewSessionCreate, user: CurrentUser) -> InterviewStarted:
-    """Create a session; the reply holds the interviewer's welcome (409 at MAX_SESSIONS_PER_USER)."""
+    """Create a session; the reply holds the interviewer's welcome (409 at MAX_SESSIONS_PER_USER). With
+    `resume_id` (POST /resumes) the interview asks about the candidate's own projects (404: not their resume)."""
     result = await run_blocking(turns.start_interview, owner=user.username, info=body, engine=get_engine())
     session, message = result.session, result.message
     return InterviewStarted(session_id=session.id, message=message.content, message_id=message.id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from api.concurrency import run_blocking
 from api.deps import API_PREFIX, CurrentUser
@@ -63,7 +63,7 @@ async def history(user: CurrentUser) -> DrillHistoryPublic:
 
 
 @router.delete("/drills/{attempt_id}", response_model=DrillsDeleted, responses=errors(*AUTH_ERRORS, 404))
-async def delete_attempt(attempt_id: int, user: CurrentUser) -> DrillsDeleted:
+async def delete_attempt(attempt_id: Annotated[int, Path(ge=1, le=2**31 - 1)], user: CurrentUser) -> DrillsDeleted:
     """Delete one of the user's drill answers (anyone else's answers 404)."""
     await run_blocking(drills.delete_attempt, owner=user.username, attempt_id=attempt_id, engine=get_engine())
     return DrillsDeleted(deleted=1)

@@ -32,12 +32,12 @@ from core.models import MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_CHARS, SessionSummary
 WS_POLICY_VIOLATION = 1008
 WS_UNAUTHORISED = 4401
 WS_SESSION_NOT_FOUND = 4404
-# A message frame at its limits, every character \\u-escaped as a surrogate pair (12 each), stays under this.
+# A message frame at its limits, every character \u-escaped as a surrogate pair (12 each), stays under this.
 MAX_FRAME_CHARS = 64 * 1024
 assert MAX_FRAME_CHARS > (MAX_MESSAGE_CHARS + MAX_CLIENT_MESSAGE_ID) * 12 + 512
 MAX_FRAME_DEPTH = 8  # client frames are flat objects; deeper nesting is refused before json.loads recurses
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_JSON_BRACKET = re.compile(r"[\[\]{}]")
+# A string (an unterminated one runs to the end, so every character is read once: linear) or a bracket.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.S)
 REAUTH_MESSAGE = ("登录已过期或账号已不可用，请重新登录后再连接 / your sign-in expired or the account is gone: "
                   "reconnect with a fresh token")
 
@@ -45,10 +45,14 @@ REAUTH_MESSAGE = ("登录已过期或账号已不可用，请重新登录后再�
 def nesting_exceeds(raw: str, limit: int = MAX_FRAME_DEPTH) -> bool:
     """Whether JSON text nests arrays/objects deeper than `limit` (brackets inside strings do not count)."""
     depth = 0
-    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', raw)):
-        depth += 1 if bracket.group() in "[{" else -1
-        if depth > limit:
-            return True
+    for token in _JSON_TOKEN.finditer(raw):
+        kind = token.group()[0]
+        if kind in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif kind in "]}":
+            depth -= 1
     return False
 
 

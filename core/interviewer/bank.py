@@ -10,12 +10,12 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from core.models import SCORED_STAGES
+from core.models import LANGUAGES, LEVELS, QUESTION_STAGES, SCORED_STAGES
 
 FIELD_NAMES: dict[str, str] = {
     "frontend": "前端开发",
@@ -28,18 +28,15 @@ FIELD_NAMES: dict[str, str] = {
 }
 GENERAL_KEY = "general"
 GENERAL_NAME = "通用"
-LEVELS = ("junior", "mid", "senior")
-LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
 MIN_TECHNICAL_QUESTIONS = 15  # any field bank (load_banks(complete=False) accepts drafts this large)
 TARGET_TECHNICAL_QUESTIONS = 40  # an interview-ready field bank (content_problems; what load_banks requires)
 DEFAULT_BANK_DIR = Path(__file__).resolve().parents[2] / "data" / "question_banks"
 CACHE_DIR = Path(__file__).resolve().parents[2] / "data" / ".cache" / "banks"  # parsed banks (git-ignored)
 
-Stage = Literal["self_intro", "technical", "project", "behavioral", "candidate_questions", "wrap_up"]
+Stage = Literal[QUESTION_STAGES]  # type: ignore[valid-type]
 Level = Literal["junior", "mid", "senior", "any"]
 Language = Literal["zh-CN", "en"]
-STAGES: tuple[str, ...] = get_args(Stage)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 QuestionId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -166,8 +163,8 @@ class QuestionBanks:
         """Questions of a stage; `level` keeps that level plus "any"; non-technical stages add the general bank's."""
         if key not in FIELD_NAMES and key != GENERAL_KEY:
             raise KeyError(f"unknown field key {key!r}")
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+        if stage not in QUESTION_STAGES:
+            raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(QUESTION_STAGES)}")
         if level is not None and level not in (*LEVELS, "any"):
             raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
         keys = [key] if key == GENERAL_KEY or stage == "technical" else [key, GENERAL_KEY]
@@ -212,7 +209,10 @@ def load_banks(directory: Path | None = None, *, complete: bool = True) -> Quest
 
     `complete` (the default) refuses a bank that is not interview-ready (content_problems without the slow
     evaluator checks, which `python -m core.interviewer.check` and the tests run)."""
-    return _load_banks_cached(Path(directory or DEFAULT_BANK_DIR).resolve(), complete)
+    # The shipped folder is already absolute and resolved: resolving it again costs a few lstat calls (~1 ms on a
+    # busy disk) on each of the dozens of calls a page run makes (every sidebar card's field icon, every turn).
+    resolved = Path(directory).resolve() if directory else DEFAULT_BANK_DIR
+    return _load_banks_cached(resolved, complete)
 
 
 @lru_cache(maxsize=8)

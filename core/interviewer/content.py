@@ -166,12 +166,3 @@ def load_profile(key: str, language: str, directory: Path = PROFILE_DIR) -> Role
     if profile.language != language or path.stem.split(".")[0] != profile.key:
         raise BankError(f"{path}: file name must be <key>.<language>.yaml matching its key and language")
     return profile
-
-
-def check_all(probe_dir: Path = PROBE_DIR, profile_dir: Path = PROFILE_DIR) -> None:
-    """Load every probe bank, topic file and role profile (BankError names the first bad file)."""
-    for language in LANGUAGES:
-        load_probes(language, probe_dir)
-        load_topics(language, profile_dir)
-        for key in (*FIELD_NAMES, GENERAL_KEY):
-            load_profile(key, language, profile_dir)

@@ -174,8 +174,10 @@ def interviewer_messages(*, ctx: Any, decision: Any, draft: str) -> list[dict]:
         f"Language: {language}. Stage: {stage}.",
         "Earlier questions: " + ("; ".join(earlier[-EARLIER_QUESTIONS:]) or "none"),
         "Current exchange (latest last):\n" + _exchange_block(exchange[-3:]),
-        f"Decision: {_without_repeat(decision_instruction(decision, language=ctx.language), draft, decision)}",
-        f"Suggested wording (you may rephrase): {draft}",
+        # questions adapted from a resume quote the candidate's words: neutralised like any candidate text
+        "Decision: " + neutralise(_without_repeat(decision_instruction(decision, language=ctx.language), draft,
+                                                  decision)),
+        f"Suggested wording (you may rephrase): {' '.join(neutralise(draft).split())}",
     ]
     if decision.action == "end":
         parts.append("Ask no question.")

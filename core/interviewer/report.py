@@ -24,6 +24,7 @@ from core.interviewer import asking, judge
 from core.interviewer.judge import CONNECTIVES, filter_evidence, strip_injection
 from core.interviewer.workflow import jd_keywords, plan_items, with_content
 from core.models import DIMENSIONS, SCORED_STAGES, Evaluation, InterviewSession, Message
+from core.resume_interview import check_claims
 
 WEIGHTS = {"knowledge": 0.3, "communication": 0.15, "logic": 0.15, "project": 0.25, "fit": 0.15}
 LEVEL_NAMES = {"zh-CN": {"junior": "初级", "mid": "中级", "senior": "高级"},
@@ -63,6 +64,7 @@ class ReportData:
     summary: str
     source: str = "offline"
     model: str | None = None
+    resume_claims: list[dict] = field(default_factory=list)  # 简历声明核验 (core.resume_interview.check_claims)
 
 
 def collect_input(*, db: Session, session: InterviewSession) -> ReportInput:
@@ -196,7 +198,9 @@ def build_offline_report(inp: ReportInput) -> ReportData:
         entry["better_answer"] = better_answer(entry, inp.language)
     strengths, improvements = strengths_and_improvements(dimensions, entries, inp)
     summary = summary_text(inp, overall, dimensions, strengths, improvements, answered=len(entries))
-    return ReportData(overall, dimensions, strengths, improvements, [public_entry(e) for e in entries], summary)
+    claims = check_claims(inp.plan, inp.answers, inp.evaluations, inp.language)
+    return ReportData(overall, dimensions, strengths, improvements, [public_entry(e) for e in entries], summary,
+                      resume_claims=claims)
 
 
 def _banks():
@@ -437,10 +441,5 @@ def merge_llm_report(offline: ReportData, text: LLMReportText, *, model: str) ->
         summary=_clean_text(text.summary) or offline.summary,
         source="llm",
         model=model,
+        resume_claims=offline.resume_claims,
     )
-
-
-def evidence_is_grounded(report: ReportData) -> bool:
-    """Every evidence quote is an exact substring of that question's answer."""
-    return all(q in e["answer"] for e in report.per_question for q in e["evidence"])
-

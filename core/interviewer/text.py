@@ -106,10 +106,6 @@ def _tokens(text: str) -> tuple[Token, ...]:
                  for m in _TOKEN.finditer(folded))
 
 
-def is_cjk(text: str) -> bool:
-    return _CJK.search(text or "") is not None
-
-
 def cjk_count(text: str) -> int:
     return len(_CJK.findall(text or ""))
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from core import sessions
+from core import resume_store, sessions
 from core.config import Settings, get_settings
 from core.db import get_engine, session_scope
 from core.interviewer import engine as interviewer
@@ -53,6 +53,8 @@ from core.models import (
     utcnow,
 )
 from core.ratelimit import check_report_rate, check_turn_rate
+from core.resume import ResumeParsed
+from core.resume_interview import adapt_plan
 
 log = logging.getLogger(__name__)
 # A turn's lease on its session: short, so a crashed worker's session is free again within ~15 s; the keeper renews
@@ -142,10 +144,15 @@ def start_interview(*, owner: str, info: dict | InterviewSessionCreate, engine: 
     engine = engine or get_engine()
     info = sessions.validate_create(info)
     now = utcnow()
-    session = InterviewSession(owner=owner, **info.model_dump(), created_at=now, last_activity=now)
+    session = InterviewSession(owner=owner, **info.model_dump(exclude={"resume_id"}), created_at=now,
+                               last_activity=now)
+    resume = _owned_resume(owner, info.resume_id, engine)  # ResumeNotFound (404) for anyone else's
+    parsed = ResumeParsed.model_validate(resume.parsed) if resume is not None else None
     plan = build_plan(banks=load_banks(), session_id=session.id, field=session.field,
                       target_position=session.target_position, level=session.level, language=session.language,
-                      job_description=session.job_description)
+                      job_description=session.job_description, skills=parsed.skills if parsed else ())
+    if parsed is not None:
+        plan = adapt_plan(plan, parsed, session.language)
     first = plan_items(plan)[0]
     text = offline.compose_welcome(language=session.language, candidate_name=session.candidate_name,
                                    position=session.target_position, question=first["question"],
@@ -158,7 +165,16 @@ def start_interview(*, owner: str, info: dict | InterviewSessionCreate, engine: 
         welcome = _insert_message(conn, session.id, now, role="assistant", content=text, kind="welcome",
                                   stage="welcome", question_id=first["id"])
         sessions.remember_last_session(db=conn, owner=owner, session_id=session.id)
+        if resume is not None:
+            resume_store.attach_to_session(conn, owner=owner, resume=resume, session_id=session.id, now=now)
     return StartResult(session=session, message=_row_public(welcome))
+
+
+def _owned_resume(owner: str, resume_id: str | None, engine: Engine):
+    if not resume_id:
+        return None
+    with session_scope(engine) as db:
+        return resume_store.get_resume(db=db, owner=owner, resume_id=resume_id)
 
 
 # -- the lease -----------------------------------------------------------------------------------------------------
@@ -681,7 +697,8 @@ def generate_report(*, owner: str, session_id: str, regenerate: bool = False, en
 def _store_report(engine: Engine, session_id: str, data, usage: Usage, *, owner: str) -> Report:
     fields = {"overall": data.overall, "dimensions": data.dimensions, "strengths": data.strengths,
               "improvements": data.improvements, "per_question": data.per_question, "summary": data.summary,
-              "source": data.source, "model": data.model, "updated_at": utcnow()}
+              "source": data.source, "model": data.model, "resume_claims": data.resume_claims,
+              "updated_at": utcnow()}
     for attempt in range(2):
         with session_scope(engine) as db:
             report = db.get(Report, session_id)

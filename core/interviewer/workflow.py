@@ -158,12 +158,14 @@ def _pick(pool: Sequence[dict], n: int, rng: random.Random, taken: set[str], ran
 
 
 def build_plan(*, banks: Any, session_id: str, field: str, target_position: str, level: str, language: str,
-               job_description: str | None = None) -> dict:
-    """The interview's questions in order, deterministic for the session; no question appears twice."""
+               job_description: str | None = None, skills: Sequence[str] = ()) -> dict:
+    """The interview's questions in order, deterministic for the session; no question appears twice. Technical
+    questions matching the job description, or the skills a resume claims, come first."""
     rng = session_rng(session_id, "plan")
     key = _field_key(banks, field, target_position)
-    jd_text = (job_description or "").lower()
-    keywords = jd_keywords(job_description)
+    wanted = "\n".join(filter(None, [job_description, ", ".join(skills)]))
+    jd_text = wanted.lower()
+    keywords = jd_keywords(wanted)
     taken: set[str] = set()
 
     def bank(stage: str, fkey: str, lvl: str | None) -> tuple[dict, ...]:

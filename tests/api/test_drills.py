@@ -76,6 +76,8 @@ def test_the_history_is_the_users_own_and_can_be_deleted(any_db_client):
     assert client.delete(f"/api/v1/drills/{first}", headers=bob).status_code == 404  # not bob's
     assert client.delete(f"/api/v1/drills/{first}", headers=alice).json() == {"deleted": 1}
     assert client.delete(f"/api/v1/drills/{first}", headers=alice).status_code == 404
+    for impossible in (0, -1, 2**31, 2**63, 10**30):  # ids outside the column's range: a clear 422, never a 500
+        assert client.delete(f"/api/v1/drills/{impossible}", headers=alice).status_code == 422
     assert client.delete("/api/v1/drills", headers=alice).json() == {"deleted": 1}
     assert client.get("/api/v1/drills", headers=alice).json()["attempts"] == []
 

@@ -11,6 +11,7 @@ from core import drills, progress, sessions
 from core.config import get_settings
 from core.db import session_scope
 from core.models import InterviewSession, Report
+from tests.factories import make_session
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # a Thursday; that week starts on Monday 2026-11-23
 # Covers 原子性, 隔离性 and 持久性 of backend-zh-003 (the ACID question) and never mentions 一致性.
@@ -31,9 +32,7 @@ def finished_interview(engine, *, owner: str = "alice", when: datetime, overall:
                        per_question: list[dict] | None = None, language: str = "zh-CN") -> str:
     """An interview with one answer and a stored report, finished at `when`."""
     with session_scope(engine) as db:
-        s = sessions.create_session(db=db, owner=owner, info={"target_position": "后端开发工程师", "field": "后端开发",
-                                                              "language": language})
-        sessions.add_message(db=db, session=s, role="assistant", content="请介绍一下你自己。", kind="question")
+        s = make_session(db, owner=owner, target_position="后端开发工程师", field="后端开发", language=language)
         sessions.add_message(db=db, session=s, role="user", content="我的回答", client_message_id="c1")
         s.created_at, s.last_activity, s.is_complete = when - timedelta(minutes=20), when, True
         db.add(s)
@@ -58,8 +57,7 @@ def test_scores_over_time_oldest_first_with_latest_best_and_change(engine):
     finished_interview(engine, when=NOW - timedelta(days=2), overall=71)
     finished_interview(engine, when=NOW - timedelta(days=9), overall=80)
     with session_scope(engine) as db:  # started, never finished: practice, but no score
-        s = sessions.create_session(db=db, owner="alice", info={"target_position": "前端", "field": "前端开发"})
-        sessions.add_message(db=db, session=s, role="assistant", content="你好", kind="question")
+        s = make_session(db, owner="alice", target_position="前端", field="前端开发")
         sessions.add_message(db=db, session=s, role="user", content="你好", client_message_id="x")
         db.commit()
     result = progress.get_progress(owner="alice", engine=engine, now=NOW)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import func, select
 
@@ -194,3 +196,21 @@ def test_pulses_leave_out_deleted_and_foreign_sessions(db):
     assert sessions.get_summary(db=db, owner="alice", session_id=mine.id).message_count == 5
     with pytest.raises(sessions.SessionNotFound):
         sessions.get_summary(db=db, owner="alice", session_id=theirs.id)
+
+
+def test_list_and_loaded_sessions_give_aware_utc_times_on_both_databases(db):
+    """SQLModel stores aware times and returns them in UTC; the list's own fast reading of them agrees, to the
+    microsecond, whatever offset the time was written with."""
+    s = make_session(db)
+    shanghai = timezone(timedelta(hours=8))
+    s.created_at = datetime(2026, 11, 26, 20, 20, 24, 123456, tzinfo=shanghai)
+    s.last_activity = datetime(2026, 11, 26, 21, 5, 0, tzinfo=shanghai)
+    db.add(s)
+    db.commit()
+    db.expunge_all()
+    [listed] = sessions.list_session_summaries(db=db, owner="alice")
+    loaded = sessions.get_session(db=db, owner="alice", session_id=s.id)
+    for moment in (listed.created_at, listed.last_activity, loaded.created_at, loaded.last_activity):
+        assert moment.utcoffset() == timedelta(0)
+    assert listed.created_at == loaded.created_at == datetime(2026, 11, 26, 12, 20, 24, 123456, tzinfo=UTC)
+    assert listed.last_activity == datetime(2026, 11, 26, 13, 5, tzinfo=UTC) and listed.duration_minutes == 44

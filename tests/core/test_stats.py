@@ -237,10 +237,12 @@ def test_exports_keep_utc_timestamps_and_add_the_local_date(db, engine, fmt, tz,
     export = export_sessions(engine=engine, filters=SessionFilters(), fmt=fmt, **({"tz": tz} if tz else {}))
     back = read_export(export, fmt)
 
-    assert pd.to_datetime(back["created_at"]).tolist() == [pd.Timestamp("2026-11-23 23:30")]
+    assert pd.to_datetime(back["created_at"]).dt.tz_localize(None).tolist() == [pd.Timestamp("2026-11-23 23:30")]
     assert pd.to_datetime(back["created_date_local"]).dt.strftime("%Y-%m-%d").tolist() == [local_day]
-    if fmt == "json":  # a day, not a midnight timestamp
-        assert json.loads(export.content)[0]["created_date_local"] == local_day
+    if fmt == "json":  # a day, not a midnight timestamp; moments in valid ISO 8601 that say they are UTC
+        row = json.loads(export.content)[0]
+        assert row["created_date_local"] == local_day and row["created_at"] == "2026-11-23T23:30:00Z"
+        assert datetime.fromisoformat(row["last_activity"]).utcoffset() == timedelta(0)
 
 
 def test_pseudonyms_are_stable_distinct_and_keyed_by_the_secret(db, engine):

@@ -54,6 +54,8 @@ def test_scores_weekly_practice_and_missed_points_with_one_click_drills(app_env)
     assert metrics["完成面试"] == "2" and metrics["单题练习"] == "1"
     assert metrics["最近一次得分"].endswith("/100")
     assert len(at.get("vega_lite_chart")) == 2  # scores over time, practice per week
+    averages = next(cap.value for cap in at.caption if cap.value.startswith("最近 2 场各维度平均"))
+    assert "专业知识" in averages and "最需要加强的是" in averages
     shown = texts(at)
     assert "最常漏掉的要点" in shown and "一致性" in shown and "得分最低的题目" in shown
     drills_linked = [parse_qs(query) for label, page, query in page_links(at) if page == "drill"]
@@ -88,3 +90,12 @@ def test_in_english(app_env):
     shown = texts(at)
     assert "Points you miss most" in shown and "Practice per week" in shown
     assert any(label == "Drill this question" for label, _, _ in page_links(at))
+
+
+def test_drills_alone_show_their_missed_points_before_any_interview(app_env):
+    drills.evaluate(owner="candidate", question_id="backend-zh-003", answer=GOOD_ACID)
+    at = progress_page()
+    assert "完成第一场面试后" in at.info[0].value  # no score chart yet
+    assert {m.label: m.value for m in at.metric}["单题练习"] == "1"
+    assert "一致性" in texts(at)
+    assert any(parse_qs(q).get("question") == ["backend-zh-003"] for _, page, q in page_links(at) if page == "drill")
