@@ -334,7 +334,7 @@ class Reply:
             (offer.question or "") if offer is not None else question)  # a follow-up on a figure has no text
         found = guards.reply_problems(text, language=ctx.language, earlier=ctx.used, ends=self.decision.action == "end",
                                       max_chars=self.settings.INTERVIEWER_MAX_REPLY_CHARS, secrets=secrets,
-                                      candidate=ctx.answers, question=asked)
+                                      candidate=ctx.answers, question=asked, terms=f"{question} {self.draft}")
         if finish_reason == "length":
             found.append("truncated")
         return found

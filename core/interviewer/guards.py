@@ -38,7 +38,15 @@ def _letters(text: str) -> tuple[int, int]:
     return tx.cjk_count(text), sum(1 for ch in text if ch.isascii() and ch.isalpha())
 
 
-def wrong_language(text: str, language: str) -> bool:
+_LATIN_TERM = re.compile(r"[A-Za-z][A-Za-z0-9+#.\-]*")
+
+
+def wrong_language(text: str, language: str, terms: str = "") -> bool:
+    """Mostly not in the session's language; Latin words that `terms` (the decided question, the draft) uses
+    are technical terms (Cache-Control, no-store) and do not count as English."""
+    if terms:
+        allowed = {word.lower() for word in _LATIN_TERM.findall(terms)}
+        text = _LATIN_TERM.sub(lambda m: "" if m.group(0).lower() in allowed else m.group(0), text)
     cjk, latin = _letters(text)
     total = cjk + latin
     if total < 6:
@@ -111,7 +119,8 @@ def asks_the_question(text: str, question: str) -> bool:
 
 
 def reply_problems(text: str, *, language: str, earlier: Iterable[str], ends: bool, max_chars: int,
-                   secrets: Iterable[str] = (), candidate: Iterable[str] = (), question: str = "") -> list[str]:
+                   secrets: Iterable[str] = (), candidate: Iterable[str] = (), question: str = "",
+                   terms: str = "") -> list[str]:
     """What is wrong with an interviewer reply: empty, too_long, format (markdown, lists), duplicate, questions
     (more than one, or any when the interview ends), off_decision (the decided question is missing), language,
     leak (prompt/rubric text), injection (repeats an instruction)."""
@@ -129,7 +138,7 @@ def reply_problems(text: str, *, language: str, earlier: Iterable[str], ends: bo
     asked = len(_QUESTION_MARKS.findall(text))
     if asked > (0 if ends else 1):
         problems.append("questions")
-    if wrong_language(text, language):
+    if wrong_language(text, language, terms):
         problems.append("language")
     if leaks_prompt(text, secrets):
         problems.append("leak")

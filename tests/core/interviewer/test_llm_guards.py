@@ -204,3 +204,15 @@ def test_staff_exports_show_each_interviews_tokens_cost_and_model_time(sqlite_en
     assert frame.loc[result.session_id, "model_seconds"] >= 0.05 * len(rows)
     assert frame.loc[result.session_id, "tokens"] == sum(r.prompt_tokens + r.completion_tokens for r in rows)
     assert frame.loc[offline.session_id, "model_seconds"] == 0 and frame.loc[offline.session_id, "tokens"] == 0
+
+
+def test_technical_terms_of_the_question_do_not_make_a_chinese_reply_english():
+    from core.interviewer.guards import reply_problems
+
+    question = "Cache-Control 中的 no-cache 和 no-store 有什么区别？"
+    reply = "好，接着问：Cache-Control 的 no-cache 和 no-store 区别在哪？"
+    common = {"language": "zh-CN", "earlier": [], "ends": False, "max_chars": 600, "question": question}
+    assert "language" in reply_problems(reply, **common)  # counted as English without the question's terms
+    assert reply_problems(reply, **common, terms=question) == []
+    english = "OK. Let us talk about caching: how do no-cache and no-store differ in Cache-Control?"
+    assert "language" in reply_problems(english, **common, terms=question)
