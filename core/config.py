@@ -30,8 +30,9 @@ MIN_SECRET_BYTES = 32
 # Values people leave in place, and the key an earlier release published in its source: never accepted.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password", "please-change-this-secret",
                                  "your-secret-key", "zhimian-demo-secret-key-not-for-production"})
-# Output tokens per kind of model call: the interviewer's reply, one answer's grade, the report's prose.
-DEFAULT_MAX_TOKENS = {"reply": 200, "grade": 120, "report": 400}
+# Output tokens per kind of model call: the interviewer's reply, one answer's grade, the report's prose, the facts
+# extracted from an uploaded resume.
+DEFAULT_MAX_TOKENS = {"reply": 200, "grade": 120, "report": 400, "resume": 800}
 DEFAULT_ORIGINS = ("http://localhost:8501", "http://127.0.0.1:8501", "http://localhost:8000", "http://127.0.0.1:8000")
 
 
