@@ -18,6 +18,7 @@ from starlette.routing import Match
 
 from core import drills, resume_store, sessions
 from core.interviewer import turns
+from core.interviewer.errors import InterviewerError
 from core.ratelimit import LimitStoreUnavailable, RateLimited
 
 log = logging.getLogger("zhimian.api")
@@ -69,19 +70,8 @@ class ApiError:
         return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
-# What a client is told when the model fails (the provider's own error text may name hosts or accounts).
-MODEL_FAILURES = {
-    "timeout": "AI 面试官响应超时，请重试 / the interviewer timed out, please retry",
-    "upstream_error": "AI 面试官暂时不可用，请重试 / the interviewer is temporarily unavailable, please retry",
-    "rate_limited": "AI 面试官繁忙，请稍后重试 / the interviewer is busy, please retry shortly",
-    "stream_interrupted": "回复中断，请重试 / the reply was cut off, please retry",
-    "invalid_output": "AI 面试官的回复无法使用，请重试 / the interviewer's reply was unusable, please retry",
-    "auth": "AI 面试官配置有误，请联系管理员 / the interviewer is misconfigured, please tell an administrator",
-    "bad_request": "AI 面试官配置有误，请联系管理员 / the interviewer is misconfigured, please tell an administrator",
-}
-
 # The core errors a route may let through; each is answered by describe_error.
-CORE_ERRORS = (RateLimited, LimitStoreUnavailable, ReportMissing, turns.TurnBusy, turns.TurnFailed,
+CORE_ERRORS = (RateLimited, LimitStoreUnavailable, ReportMissing, turns.TurnBusy, InterviewerError,
                turns.InterviewCompleted, turns.ReportNotReady, sessions.InvalidInput, sessions.SessionNotFound,
                drills.QuestionNotFound, drills.DrillNotFound)
 
@@ -96,10 +86,10 @@ def describe_error(exc: BaseException) -> ApiError:
         return ApiError(409, "busy", _text(exc, "上一条回答仍在处理中 / a turn is already running"), True, 1)
     if isinstance(exc, turns.InterviewCompleted):
         return ApiError(409, "completed", _text(exc, "面试已结束 / the interview is complete"), False)
-    if isinstance(exc, turns.TurnFailed):
-        status = {"rate_limited": 429, "busy": 409, "superseded": 409}.get(exc.code, 503)
-        text = MODEL_FAILURES.get(exc.code, exc.message)  # provider error text stays in the server log
-        return ApiError(status, exc.code, text, exc.retryable, 2 if exc.retryable else None)
+    if isinstance(exc, InterviewerError):
+        status = {"rate_limited": 429, "budget_exhausted": 429, "busy": 409, "superseded": 409}.get(exc.code, 503)
+        # exc.message is in the session's language and says what to do; exc.detail (provider text) stays in the log
+        return ApiError(status, exc.code, exc.message, exc.retryable, 2 if exc.retryable else None)
     if isinstance(exc, sessions.SessionLimitReached):
         return ApiError(409, "session_limit", str(exc), False)
     if isinstance(exc, resume_store.ResumeRejected):
@@ -125,8 +115,8 @@ def log_failure(exc: BaseException, error: ApiError) -> None:
     """Server-side record of a failure a client is told about: a bug with its trace, a model failure in a line."""
     if error.status == 500:
         log.exception("unhandled error", exc_info=exc)
-    elif isinstance(exc, turns.TurnFailed):
-        log.warning("turn failed: %s", exc)
+    elif isinstance(exc, InterviewerError):
+        log.warning("interviewer failed: %s (%s)", exc.code, exc.detail)
 
 
 async def handle_core_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -178,6 +178,7 @@ def session_table_columns(columns) -> dict:
                                                                              format="YYYY-MM-DD HH:mm"),
         "created_date_local": lambda label, hint: st.column_config.DateColumn(label, help=hint, format="YYYY-MM-DD"),
         "cost_usd": lambda label, hint: st.column_config.NumberColumn(label, help=hint, format="$%.4f"),
+        "model_seconds": lambda label, hint: st.column_config.NumberColumn(label, help=hint, format="%.1f s"),
         "is_complete": lambda label, hint: st.column_config.CheckboxColumn(label, help=hint),
         "ended_early": lambda label, hint: st.column_config.CheckboxColumn(label, help=hint),
     }

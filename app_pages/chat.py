@@ -9,11 +9,13 @@ import streamlit as st
 from core import sessions
 from core.display import field_icon
 from core.interviewer import turns
+from core.interviewer.errors import InterviewerError
 from core.models import MAX_MESSAGE_CHARS, MessagePublic
 from core.ratelimit import RateLimited
 from ui import common as c
 from ui.forms import render_new_interview_form
 from ui.sidebar import escape_markdown
+from ui.thinking import reply_pieces
 from ui.welcome import render_welcome
 
 AVATARS = {"assistant": ":material/support_agent:", "user": ":material/person:"}
@@ -40,19 +42,16 @@ def answer(content: str, client_message_id: str, *, echo: bool) -> None:
     st.session_state.pop(c.TURN_ERROR, None)
     finished: list[turns.TurnResult] = []
 
-    def reply_text():
-        for item in turns.run_turn(owner=ctx.user.username, session_id=ctx.session_id, content=content,
-                                   client_message_id=client_message_id, engine=c.engine()):
-            if isinstance(item, turns.TokenDelta):
-                yield item.text
-            else:
-                finished.append(item)
-
+    events = turns.run_turn(owner=ctx.user.username, session_id=ctx.session_id, content=content,
+                            client_message_id=client_message_id, engine=c.engine())
     try:
         with st.chat_message("assistant", avatar=AVATARS["assistant"]):
-            st.write_stream(reply_text())
-    except turns.TurnFailed as exc:
-        remember_error("llm", exc.message, exc.code)
+            thinking = st.empty()
+            st.write_stream(reply_pieces(events, show=lambda text: thinking.caption(f":material/hourglass_top: {text}"),
+                                         clear=thinking.empty, label=lambda n: c.tr("thinking.label", n=n),
+                                         finished=finished))
+    except InterviewerError as exc:
+        remember_error("llm", exc.in_language(c.lang()).message, exc.code)
     except turns.TurnBusy:
         remember_error("busy")
     except turns.InterviewCompleted:

@@ -11,6 +11,7 @@ import streamlit as st
 from core import report_pdf, sessions
 from core.interviewer import turns
 from core.models import Report
+from core.ratelimit import RateLimited
 from core.transcript import DIMENSIONS, transcript_json, transcript_markdown
 from ui import common as c
 from ui.resume import render_resume_claims
@@ -28,7 +29,11 @@ def generate(regenerate: bool) -> None:
             turns.generate_report(owner=ctx.user.username, session_id=ctx.session_id, regenerate=regenerate,
                                   engine=c.engine())
     except turns.TurnFailed as exc:
-        st.session_state[REPORT_ERROR] = {"session": ctx.session_id, "message": exc.message, "code": exc.code}
+        st.session_state[REPORT_ERROR] = {"session": ctx.session_id, "message": exc.in_language(c.lang()).message,
+                                          "code": exc.code}
+    except RateLimited as exc:  # regenerating with a model is limited per user (REPORT_RATE_LIMIT)
+        st.session_state[REPORT_ERROR] = {"session": ctx.session_id, "code": "rate_limited",
+                                          "message": c.tr("usage.report_rate_limited", n=exc.retry_after)}
     except turns.ReportNotReady:
         pass  # the page says the interview is not finished
     st.rerun()
@@ -168,6 +173,12 @@ if report.per_question:
     for number, item in enumerate(report.per_question, 1):
         question_feedback(number, item)
 
+if ctx.user.has_any_role("staff"):  # what the model cost this interview (nothing for the offline interviewer)
+    used = turns.interview_usage(owner=ctx.user.username, session_id=ctx.session_id, engine=c.engine())
+    if used.calls:
+        cost = f"${used.cost_usd:.4f}" if used.cost_usd is not None else c.tr("usage.cost_unknown")
+        st.caption(c.tr("usage.caption", calls=used.calls, tokens=f"{used.tokens:,}", seconds=used.seconds,
+                        cost=cost))
 failure_with_retry(regenerate=True)
 if st.button(c.tr("report.regenerate"), key="zm_report_regenerate", icon=":material/refresh:"):
     generate(regenerate=True)

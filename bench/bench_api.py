@@ -34,7 +34,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 from core.db import dispose_engines, get_engine  # noqa: E402
 from core.models import InterviewSession  # noqa: E402
 from tests.api.helpers import LiveServer  # noqa: E402
-from tests.llm_server import FakeLLMServer, wants_json  # noqa: E402
+from tests.llm_server import FakeLLMServer, suggested_wording, wants_json  # noqa: E402
 
 OWNER = "candidate"
 PASSWORD = "candidate123"
@@ -50,7 +50,7 @@ REPLY = "好的，谢谢你的回答。请具体说说你在这个项目里遇�
 
 def responder(body: dict) -> str:
     """A valid evaluation for grading calls, an interviewer question for streamed replies."""
-    return EVALUATION if wants_json(body) else REPLY
+    return EVALUATION if wants_json(body) else (suggested_wording(body) or REPLY)  # the draft: no repeats
 
 
 def cpu_seconds(pid: int | None = None) -> float:

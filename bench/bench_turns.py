@@ -30,7 +30,7 @@ from core.db import get_engine  # noqa: E402
 from core.interviewer import turns  # noqa: E402
 from core.interviewer.simulate import DEFAULT_INFO, Prompt, strong_answer, weak_answer  # noqa: E402
 from core.interviewer.workflow import current_item  # noqa: E402
-from tests.llm_server import FakeLLMServer, wants_json  # noqa: E402
+from tests.llm_server import FakeLLMServer, suggested_wording, wants_json  # noqa: E402
 
 REPLY_TEXT = "好的，谢谢你的回答。接下来我们聊一个新的话题，请你结合自己的经验谈谈你的理解和做法？"
 GRADE_JSON = '{"score": 3.5, "evidence": [], "missed": [], "flags": []}'
@@ -41,7 +41,7 @@ REPORT_JSON = '{"strengths": ["扎实"], "improvements": ["更具体"], "summary
 def responder(body: dict) -> str:
     if wants_json(body):
         return REPORT_JSON if "feedback report" in body["messages"][0]["content"] else GRADE_JSON
-    return REPLY_TEXT
+    return suggested_wording(body) or REPLY_TEXT  # a model following the draft passes the repeat guard
 
 
 def ms(seconds: float) -> float:

@@ -30,6 +30,9 @@ MIN_SECRET_BYTES = 32
 # Values people leave in place, and the key an earlier release published in its source: never accepted.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "password", "please-change-this-secret",
                                  "your-secret-key", "zhimian-demo-secret-key-not-for-production"})
+# Output tokens per kind of model call: the interviewer's reply, one answer's grade, the report's prose, the facts
+# extracted from an uploaded resume.
+DEFAULT_MAX_TOKENS = {"reply": 200, "grade": 120, "report": 400, "resume": 800}
 DEFAULT_ORIGINS = ("http://localhost:8501", "http://127.0.0.1:8501", "http://localhost:8000", "http://127.0.0.1:8000")
 
 
@@ -49,7 +52,19 @@ class Settings(BaseSettings):
     INTERVIEWER_MODEL: str = ""
     INTERVIEWER_API_BASE: str | None = None
     INTERVIEWER_API_KEY: SecretStr | None = None
-    INTERVIEWER_TIMEOUT: PositiveFloat = 30.0
+    INTERVIEWER_TIMEOUT: PositiveFloat = Field(30.0, description="seconds to the first token (connect included)")
+    INTERVIEWER_STREAM_TIMEOUT: PositiveFloat = Field(20.0, description="seconds allowed between two tokens")
+    INTERVIEWER_MIN_TOKENS_PER_S: PositiveFloat = Field(
+        2.0, description="slowest generation accepted: a call may last TIMEOUT + max_tokens / this")
+    INTERVIEWER_NUM_RETRIES: Annotated[int, Field(ge=0, le=5)] = 2
+    INTERVIEWER_FALLBACKS: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="LiteLLM model strings tried in order when INTERVIEWER_MODEL fails (comma-separated)")
+    INTERVIEWER_MAX_TOKENS: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_MAX_TOKENS),
+        description="output-token cap per call kind, e.g. 'reply=200,grade=120,report=400' or one number for all")
+    INTERVIEWER_MAX_REPLY_CHARS: PositiveInt = 600
+    INTERVIEWER_DAILY_TOKENS: Annotated[int, Field(ge=0)] = 0  # per user and UTC day; 0 = no budget
+    REPORT_RATE_LIMIT: str = "5/hour"  # report regenerations with a model, per user
     INTERVIEWER_FALLBACK: Literal["", "offline"] = ""
     ALLOWED_ORIGINS: Annotated[tuple[str, ...], NoDecode] = DEFAULT_ORIGINS
     DEFAULT_LANGUAGE: Literal["zh-CN", "en"] = "zh-CN"
@@ -82,12 +97,41 @@ class Settings(BaseSettings):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
         return value
 
+    @field_validator("INTERVIEWER_FALLBACKS", mode="before")
+    @classmethod
+    def _fallbacks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(model.strip() for model in value.split(",") if model.strip())
+        return value
+
+    @field_validator("INTERVIEWER_MAX_TOKENS", mode="before")
+    @classmethod
+    def _max_tokens(cls, value: Any) -> Any:
+        """'300' caps every kind; 'reply=200,report=500' sets some kinds, the others keep their defaults."""
+        if isinstance(value, int | str) and str(value).strip().isdigit():
+            return dict.fromkeys(DEFAULT_MAX_TOKENS, int(value))
+        if isinstance(value, str):
+            parts = dict(part.split("=", 1) if "=" in part else ("", part) for part in value.split(",") if part.strip())
+            value = {key.strip(): number.strip() for key, number in parts.items()}
+        if isinstance(value, dict):
+            unknown = set(value) - set(DEFAULT_MAX_TOKENS)
+            if unknown:
+                raise ValueError(f"use a number or kind=number with kinds {', '.join(DEFAULT_MAX_TOKENS)}")
+            try:
+                tokens = {key: int(number) for key, number in value.items()}
+            except ValueError:
+                raise ValueError("token counts must be whole numbers") from None
+            if any(number < 16 for number in tokens.values()):
+                raise ValueError("each kind needs at least 16 tokens")
+            return {**DEFAULT_MAX_TOKENS, **tokens}
+        return value
+
     @field_validator("INTERVIEWER_FALLBACK", mode="before")
     @classmethod
     def _fallback(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("TURN_RATE_LIMIT")
+    @field_validator("TURN_RATE_LIMIT", "REPORT_RATE_LIMIT")
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse

@@ -368,6 +368,61 @@ CATALOGUE: dict[str, dict[str, str | dict[str, str]]] = {
     },
     "analytics.demo_done": {"zh-CN": "已创建 {n} 场演示面试。", "en": "Created {n} demo interviews."},
     # --- end analytics page ---
+    # --- interviewer errors and thinking indicator (LLM area: core/interviewer/errors.py, ui/thinking.py) ---
+    "interviewer_error.timeout": {
+        "zh-CN": "模型服务响应超时。你的回答已保存，点击重试即可继续。",
+        "en": "The AI interviewer took too long to answer. Your answer is saved: press Retry to carry on.",
+    },
+    "interviewer_error.rate_limited": {
+        "zh-CN": "模型服务当前请求过多。你的回答已保存，请稍等几秒后点击重试。",
+        "en": "The AI service is busy right now. Your answer is saved: wait a few seconds, then press Retry.",
+    },
+    "interviewer_error.upstream_error": {
+        "zh-CN": "模型服务暂时不可用。你的回答已保存，点击重试即可继续。",
+        "en": "The AI service is unavailable at the moment. Your answer is saved: press Retry to carry on.",
+    },
+    "interviewer_error.stream_interrupted": {
+        "zh-CN": "面试官的回复中途断开了。你的回答已保存，点击重试会重新生成这条回复。",
+        "en": "The interviewer's reply was cut off. Your answer is saved: press Retry for a fresh reply.",
+    },
+    "interviewer_error.invalid_output": {
+        "zh-CN": "模型这次给出的内容无法使用。你的回答已保存，点击重试即可。",
+        "en": "The model's answer could not be used this time. Your answer is saved: press Retry.",
+    },
+    "interviewer_error.auth": {
+        "zh-CN": "AI 面试官的模型配置有误，暂时无法使用。请联系就业指导老师或管理员。",
+        "en": "The AI interviewer is not set up correctly. Please tell your career adviser or an administrator.",
+    },
+    "interviewer_error.bad_request": {
+        "zh-CN": "AI 面试官的模型配置有误，暂时无法使用。请联系就业指导老师或管理员。",
+        "en": "The AI interviewer is not set up correctly. Please tell your career adviser or an administrator.",
+    },
+    "interviewer_error.busy": {
+        "zh-CN": "这条回复等待过久，已由另一个窗口接手。请刷新页面查看最新对话。",
+        "en": "This reply took too long and another window took over. Reload the page to see the conversation.",
+    },
+    "interviewer_error.superseded": {
+        "zh-CN": "这条回答已经在后面的对话里处理过了，无需重发。",
+        "en": "This answer was already taken into account later in the conversation; no need to send it again.",
+    },
+    "interviewer_error.budget_exhausted": {
+        "zh-CN": "你今天的 AI 面试用量已经用完，明天会自动恢复。已保存的面试和报告都还在。",
+        "en": "You have used today's AI interview allowance; it renews tomorrow. Your saved interviews and "
+              "reports are all still here.",
+    },
+    "thinking.label": {"zh-CN": "面试官正在思考… {n} 秒", "en": "The interviewer is thinking… {n} s"},
+    "usage.caption": {
+        "zh-CN": "模型用量：{calls} 次调用 · {tokens} tokens · 耗时 {seconds} 秒 · 费用 {cost}",
+        "en": "Model use: {calls} calls · {tokens} tokens · {seconds} s · cost {cost}",
+    },
+    "usage.cost_unknown": {"zh-CN": "未知", "en": "unknown"},
+    "analytics.col.model_seconds": {"zh-CN": "模型耗时（秒）", "en": "Model time (s)"},
+    "usage.report_rate_limited": {
+        "zh-CN": {"other": "报告重新生成得太频繁了，请 {n} 秒后再试。"},
+        "en": {"one": "Reports were regenerated too often: try again in {n} second.",
+               "other": "Reports were regenerated too often: try again in {n} seconds."},
+    },
+    # --- end interviewer errors ---
     # --- resume upload and the report's resume claims (issue 14, resume) ---
     "resume.title": {"zh-CN": "简历（可选）", "en": "Resume (optional)"},
     "resume.upload": {"zh-CN": "上传简历，面试官会围绕你自己的项目提问",

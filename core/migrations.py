@@ -152,6 +152,23 @@ def m005_resumes(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE report ADD COLUMN resume_claims JSON NOT NULL DEFAULT '[]'"))
 
 
+@migration
+def m006_model_usage(conn: Connection) -> None:
+    """Model use per turn and report, per user: daily token budgets and staff analytics (no cascade on purpose)."""
+    meta = MetaData()
+    Table(
+        "model_usage", meta,
+        Column("id", Integer, primary_key=True, autoincrement=True), Column("owner", String(64), nullable=False),
+        Column("session_id", String(36), nullable=False), Column("kind", String(16), nullable=False),
+        Column("model", String(200), nullable=True), Column("prompt_tokens", Integer, nullable=False),
+        Column("completion_tokens", Integer, nullable=False), Column("cost_usd", Float, nullable=True),
+        Column("latency_ms", Integer, nullable=False), Column("calls", Integer, nullable=False),
+        Column("details", JSON, nullable=False), _time("created_at"),
+        Index("ix_model_usage_owner_created", "owner", "created_at"), Index("ix_model_usage_session", "session_id"),
+    )
+    meta.create_all(conn, checkfirst=True)
+
+
 SESSION_CHANNEL = "zhimian_session"  # PostgreSQL NOTIFY channel: payload is the id of a session that changed
 
 

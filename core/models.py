@@ -265,6 +265,27 @@ class DrillAttempt(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+# The model use behind one turn or report: tokens, cost, time and guard hits, per user (daily budgets, staff
+# analytics). Not tied to the session row: deleting interviews does not refill a user's daily budget.
+class ModelUsage(SQLModel, table=True):
+    __tablename__ = "model_usage"
+    __table_args__ = (Index("ix_model_usage_owner_created", "owner", "created_at"),
+                      Index("ix_model_usage_session", "session_id"))
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    owner: str = Field(max_length=64)
+    session_id: str = Field(max_length=36)
+    kind: str = Field(max_length=16)  # turn | report
+    model: str | None = Field(default=None, max_length=200)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    latency_ms: int = 0
+    calls: int = 0
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # The scored report written when an interview completes; regenerated in place.
 class Report(SQLModel, table=True):
     __tablename__ = "report"

@@ -124,6 +124,13 @@ def check_turn_rate(owner: str, rate: str) -> None:
         raise RateLimited(decision.retry_after)
 
 
+def check_report_rate(owner: str, rate: str) -> None:
+    """Count one model report regeneration for `owner`; RateLimited when it goes over `rate`."""
+    decision = hit(rate, "report", owner)
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after)
+
+
 def reset_limits() -> None:
     """Forget every counter of the current store (tests; on Redis only this deployment's prefix)."""
     _memory.reset()

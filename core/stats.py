@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from core.config import Settings, get_settings
 from core.display import DEFAULT_TIMEZONE, duration_minutes, session_status, time_zone
 from core.i18n import t
-from core.models import DIMENSIONS, STAGES, InterviewSession, Message, Report, utcnow
+from core.models import DIMENSIONS, STAGES, InterviewSession, Message, ModelUsage, Report, utcnow
 
 EXPORT_FORMATS = ("csv", "xlsx", "json")
 MEDIA_TYPES = {
@@ -66,6 +66,7 @@ SESSION_COLUMNS: dict[str, str] = {
     **{f"score_{d}": "float64" for d in DIMENSIONS},
     "tokens": "int64",
     "cost_usd": "float64",
+    "model_seconds": "float64",  # time spent waiting for the model, all turns and reports of the interview
     "model": "str",
 }
 NAME_COLUMNS = ("candidate_name", "username")
@@ -144,6 +145,13 @@ def _early_end_reach():
     return case((InterviewSession.ended_early.is_(True), furthest)).label("furthest")
 
 
+def _model_ms():
+    """Milliseconds spent in model calls for the session (model_usage rows; 0 for an offline interview)."""
+    total = (select(func.coalesce(func.sum(ModelUsage.latency_ms), 0))
+             .where(ModelUsage.session_id == InterviewSession.id).correlate(InterviewSession).scalar_subquery())
+    return total.label("model_ms")
+
+
 def sessions_query(filters: SessionFilters | None = None, tz: str | None = None):
     """The one SELECT behind the sessions frame: sessions left-joined to their report, filtered in SQL.
 
@@ -151,7 +159,7 @@ def sessions_query(filters: SessionFilters | None = None, tz: str | None = None)
     """
     filters, zone = filters or SessionFilters(), time_zone(tz)
     stmt = (
-        select(*_QUERY_COLUMNS, _early_end_reach())
+        select(*_QUERY_COLUMNS, _early_end_reach(), _model_ms())
         .select_from(InterviewSession)
         .outerjoin(Report, Report.session_id == InterviewSession.id)
     )
@@ -192,7 +200,7 @@ def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str, tz: 
     pseudonyms: dict[str, str] = {}
     records = []
     for (sid, owner, name, fld, position, level, lang, created, last, count, stage, complete, early,
-         prompt_tokens, completion_tokens, cost, model, overall, dimensions, furthest) in rows:
+         prompt_tokens, completion_tokens, cost, model, overall, dimensions, furthest, model_ms) in rows:
         if owner not in pseudonyms:
             pseudonyms[owner] = pseudonym(owner, secret_key)
         created, last = created.replace(tzinfo=None), last.replace(tzinfo=None)  # aware UTC → naive, for Excel
@@ -205,7 +213,8 @@ def sessions_frame(rows: Sequence, *, include_names: bool, secret_key: str, tz: 
             duration_minutes(created, last), count, status.key, status.label("zh-CN"), stage,
             _reached_stage(stage, early, furthest), bool(complete), bool(early),
             _score(overall), *(_score(dims.get(d)) for d in DIMENSIONS),
-            (prompt_tokens or 0) + (completion_tokens or 0), float(cost or 0.0), model or "offline",
+            (prompt_tokens or 0) + (completion_tokens or 0), float(cost or 0.0), round((model_ms or 0) / 1000, 1),
+            model or "offline",
         ))
     frame = pd.DataFrame.from_records(records, columns=list(SESSION_COLUMNS))
     frame = frame.astype(SESSION_COLUMNS)

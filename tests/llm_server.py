@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import socket
 import sys
 import threading
@@ -15,7 +16,7 @@ from typing import Any, Self
 
 Responder = Callable[[dict], str]
 
-FAULT_MODES = frozenset({"500", "429", "timeout", "cut", "invalid_json", "no_finish"})
+FAULT_MODES = frozenset({"500", "429", "timeout", "cut", "invalid_json", "no_finish", "stall"})
 INVALID_JSON_TEXT = "this is not json {"
 DEFAULT_TEXT = "这是模拟回复。"
 DEFAULT_JSON_TEXT = '{"ok": true}'
@@ -32,6 +33,16 @@ def wants_json(body: dict) -> bool:
         if asks and "json" in content.lower():
             return True
     return False
+
+
+def suggested_wording(body: dict) -> str | None:
+    """The interviewer's draft that a reply prompt carries ("Suggested wording ...: <text>"): what a model that
+    follows its instructions would say."""
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, str) and "Suggested wording" in content:
+            return content.split("Suggested wording", 1)[1].split(": ", 1)[-1].splitlines()[0]
+    return None
 
 
 def default_responder(body: dict) -> str:
@@ -137,9 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(429, error, retry_after="0")
             return
         if fault == "timeout":
-            fake._stopped.wait(fake.hang_s)
+            left = self._wait_for_client_to_leave(fake, fake.hang_s)
             self.close_connection = True
-            if fake._stopped.is_set():
+            if left or fake._stopped.is_set():
                 return
         text = INVALID_JSON_TEXT if fault == "invalid_json" else fake.responder(body)
         if body.get("stream"):
@@ -177,6 +188,11 @@ class _Handler(BaseHTTPRequestHandler):
             if index == 0:
                 delta["role"] = "assistant"
             self._write_event(_chunk(chunk_id, model, delta, None))
+            if fake.chunk_delay_s:
+                time.sleep(fake.chunk_delay_s)
+            if fault == "stall" and index == 0:  # the first token, then silence, as a stuck model server
+                if self._wait_for_client_to_leave(fake, fake.hang_s):
+                    return
         if fault == "cut":
             self._abort()  # no terminating chunk, no finish_reason, no [DONE]
             return
@@ -196,6 +212,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
+    def _wait_for_client_to_leave(self, fake: FakeLLMServer, limit_s: float) -> bool:
+        """Wait up to `limit_s` watching the socket; True (and the moment recorded) if the client closed it."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline and not fake._stopped.is_set():
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable:
+                try:
+                    gone = self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    fake._record_close()
+                    self.close_connection = True
+                    return True
+        return False
+
     def _abort(self) -> None:
         """Drop the connection mid-response, as a crashed upstream or proxy would."""
         self.close_connection = True
@@ -212,7 +244,9 @@ class FakeLLMServer:
     Fault modes for `fail_next`: "500"; "429" (Retry-After: 0); "timeout" (hang
     `hang_s` before answering); "cut" (drop the connection mid-response);
     "invalid_json" (reply "this is not json {"); "no_finish" (a stream that ends
-    cleanly with [DONE] but never sends a finish_reason).
+    cleanly with [DONE] but never sends a finish_reason); "stall" (a stream that sends
+    its first chunk, then nothing for `hang_s`). While hanging ("timeout", "stall") the
+    server watches the connection and records in `closed_early` when the client leaves.
     """
 
     def __init__(
@@ -226,9 +260,12 @@ class FakeLLMServer:
         self.latency_s = latency_s
         self.chunk_size = chunk_size
         self.hang_s = hang_s
+        self.chunk_delay_s = 0.0  # pause after each streamed chunk (a slow model)
         self._defaults = (self.responder, latency_s, chunk_size, hang_s)
         self._lock = threading.Lock()
         self._requests: list[dict] = []
+        self._arrivals: list[float] = []
+        self._closed_early: list[float] = []
         self._faults: deque[str] = deque()
         self._stopped = threading.Event()
         self._httpd: _Server | None = None
@@ -295,9 +332,29 @@ class FakeLLMServer:
         with self._lock:
             self._faults.clear()
             self._requests.clear()
+            self._arrivals.clear()
+            self._closed_early.clear()
         self.responder, self.latency_s, self.chunk_size, self.hang_s = self._defaults
+        self.chunk_delay_s = 0.0
+
+    @property
+    def closed_early(self) -> list[float]:
+        """time.monotonic() of each request whose client hung up while the server was still working on it."""
+        with self._lock:
+            return list(self._closed_early)
+
+    @property
+    def arrivals(self) -> list[float]:
+        """time.monotonic() of each request's arrival, oldest first."""
+        with self._lock:
+            return list(self._arrivals)
+
+    def _record_close(self) -> None:
+        with self._lock:
+            self._closed_early.append(time.monotonic())
 
     def _take_request(self, body: dict) -> str | None:
         with self._lock:
             self._requests.append(body)
+            self._arrivals.append(time.monotonic())
             return self._faults.popleft() if self._faults else None

@@ -5,9 +5,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
 from core import sessions
 from core.interviewer import turns
 from core.models import SessionSummary, TurnPublic
+
+THINKING_EVERY_S = 1.0  # a `thinking` frame this often while the model works on a reply
 
 
 def turn_body(result: turns.TurnResult) -> dict:
@@ -47,3 +53,33 @@ def deleted_frame(session_id: str) -> dict:
 
 def bad_request_frame(text: str) -> dict:
     return {"type": "error", "code": "bad_request", "message": text, "retryable": False}
+
+
+def thinking_frame(elapsed_s: float, client_message_id: str | None = None) -> dict:
+    frame = {"type": "thinking", "elapsed_s": round(elapsed_s, 1)}
+    return frame | ({"client_message_id": client_message_id} if client_message_id else {})
+
+
+class ThinkingTicker:
+    """Sends `thinking` frames with the seconds since the answer was stored, every THINKING_EVERY_S, until stopped
+    (by the first token, the result or an error); stopping waits for a frame being sent, so frames never mix."""
+
+    def __init__(self, send: Callable[[dict], Awaitable[None]], started: float, cmid: str | None) -> None:
+        self._send, self._started, self._cmid = send, started, cmid
+        self._stopped = asyncio.Event()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while not self._stopped.is_set():
+            await self._send(thinking_frame(time.monotonic() - self._started, self._cmid))
+            try:
+                await asyncio.wait_for(self._stopped.wait(), THINKING_EVERY_S)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        try:
+            await self._task
+        except Exception:  # noqa: BLE001 - a closed socket: the turn's own frames report it
+            pass

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.concurrency import in_background, iterate_in_thread, run_blocking
 from api.errors import describe_error, log_failure
-from api.ws.frames import bad_request_frame, message_frame, state_frame, token_frame
+from api.ws.frames import ThinkingTicker, bad_request_frame, message_frame, state_frame, token_frame
 from api.ws.hub import BUSY_MESSAGE, Connection, hub
 from core import sessions
 from core.auth import AuthError, AuthUser, decode_access_token
@@ -180,17 +180,27 @@ async def _stream_turn(conn: Connection, slot: object, content: str, cmid: str |
     next message at once."""
     events = partial(turns.run_turn, owner=conn.owner, session_id=conn.session_id, content=content,
                      client_message_id=cmid, engine=get_engine())
+    ticker: ThinkingTicker | None = None
     try:
         async for event in iterate_in_thread(events):
+            if isinstance(event, turns.Thinking):  # "thinking" frames until the first token (see frames.py)
+                ticker = ThinkingTicker(conn.send, event.started, cmid)
+                continue
+            if ticker is not None:
+                await ticker.stop()
             if isinstance(event, turns.TurnResult):
                 hub.end_turn(conn.owner, conn.session_id, slot)
                 await hub.broadcast(conn.session_id, message_frame(event, cmid))
             else:
                 await conn.send(token_frame(event.text))
     except Exception as exc:  # noqa: BLE001
+        if ticker is not None:
+            await ticker.stop()
         hub.end_turn(conn.owner, conn.session_id, slot)
         await _send_error(conn, exc, cmid)
     finally:
+        if ticker is not None:
+            await ticker.stop()
         hub.end_turn(conn.owner, conn.session_id, slot)
 
 

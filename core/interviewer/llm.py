@@ -1,7 +1,11 @@
-"""LLM calls through LiteLLM: streamed text, whole text and validated JSON.
+"""LLM calls through LiteLLM: streamed text and validated JSON, with timeouts, retries and fallbacks.
 
-The only module that imports litellm, and only when a call is about to happen: the
-import takes ~6 s, which the offline interviewer must never pay.
+The only module that imports litellm, and only when a call is about to happen: the import takes ~6 s, which the
+offline interviewer must never pay. Every call is streamed (JSON calls too), so a timeout or a consumer that gives
+up closes the HTTP request and a model server stops generating for it: no abandoned attempt keeps running while a
+retry starts. Limits per call: `timeout` to the first token, `stream_timeout` between tokens, and the whole call
+`timeout + max_tokens / min_tokens_per_s`. Retries (tenacity) and fallback models happen only before the first
+token reaches a reader. Every failure is one InterviewerError.
 """
 
 from __future__ import annotations
@@ -15,31 +19,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from core.interviewer.errors import InterviewerError
 
 T = TypeVar("T")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-ERROR_CODES = frozenset(
-    {
-        "timeout",
-        "rate_limited",
-        "upstream_error",
-        "stream_interrupted",
-        "invalid_output",
-        "auth",
-        "bad_request",
-    }
-)
 # Backoff before retry n (0-based): RETRY_BASE_DELAY_S * 2**n, plus up to 25 % jitter.
 RETRY_BASE_DELAY_S = 0.2
 # A longer Retry-After is cut to this: an interview turn cannot wait for minutes.
 MAX_RETRY_AFTER_S = 5.0
-# A whole stream may last this many times settings.timeout.
-STREAM_TOTAL_TIMEOUT_FACTOR = 4
 # complete_json asks again this many times when the reply does not fit the schema.
 INVALID_OUTPUT_RETRIES = 1
 
@@ -47,6 +41,7 @@ log = logging.getLogger(__name__)
 _litellm: Any = None
 _import_lock = threading.Lock()
 _unpriced_models: set[str] = set()
+_schema_support: dict[str, bool] = {}
 
 
 # Connection and model parameters for one kind of call.
@@ -55,9 +50,26 @@ class LLMSettings:
     model: str
     api_base: str | None = None
     api_key: str | None = None
-    timeout: float = 30.0  # seconds for the first token, and for a non-stream call
-    num_retries: int = 2  # on 429, 5xx, timeouts and connection errors, with backoff
+    timeout: float = 30.0  # seconds to the first token (connect included)
+    stream_timeout: float = 20.0  # seconds allowed between two tokens
+    min_tokens_per_s: float = 2.0  # the whole call may last timeout + max_tokens / min_tokens_per_s
+    num_retries: int = 2  # on 429, 5xx, timeouts and connection errors, with backoff, before the first token
     temperature: float = 0.4
+    max_tokens: int = 200
+    fallbacks: tuple[Any, ...] = ()  # LiteLLM model strings, or dicts {"model": ..., "api_base": ..., "api_key": ...}
+
+    @property
+    def call_limit_s(self) -> float:
+        return self.timeout + self.max_tokens / self.min_tokens_per_s
+
+    def fallback_settings(self) -> list[LLMSettings]:
+        """Settings for each fallback model: its own api_base/api_key when given, else the provider's environment."""
+        out = []
+        for fallback in self.fallbacks:
+            spec = fallback if isinstance(fallback, dict) else {"model": str(fallback)}
+            out.append(replace(self, model=spec["model"], api_base=spec.get("api_base"), api_key=spec.get("api_key"),
+                               fallbacks=()))
+        return out
 
 
 # Tokens, cost and latency of one finished call (retries included).
@@ -68,16 +80,8 @@ class CallUsage:
     completion_tokens: int | None
     cost_usd: float | None
     latency_ms: int
-
-
-class LLMError(Exception):
-    """A failed call; `code` is in ERROR_CODES, `retryable` if a retry may help."""
-
-    def __init__(self, code: str, message: str, retryable: bool = True) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.retryable = retryable
+    first_token_ms: int | None = None
+    finish_reason: str | None = None
 
 
 def litellm_loaded() -> bool:
@@ -181,37 +185,62 @@ def load() -> None:
     _get_litellm()
 
 
-def _completion(messages: list[dict], settings: LLMSettings, *, stream: bool, json_mode: bool) -> Any:
-    """The one place that builds a LiteLLM call."""
+def _response_format(settings: LLMSettings, schema: type[BaseModel] | None) -> dict | None:
+    """A JSON schema where the provider supports one (LiteLLM's supports_response_schema), JSON mode otherwise."""
+    if schema is None:
+        return None
+    supported = _schema_support.get(settings.model)
+    if supported is None:
+        try:
+            supported = bool(_get_litellm().supports_response_schema(model=settings.model))
+        except Exception:  # unknown model or provider: JSON mode is the safe choice
+            supported = False
+        _schema_support[settings.model] = supported
+    if supported:
+        return {"type": "json_schema",
+                "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": False}}
+    return {"type": "json_object"}
+
+
+def _completion(messages: list[dict], settings: LLMSettings, *, schema: type[BaseModel] | None = None) -> Any:
+    """The one place that builds a LiteLLM call: always streamed, with max_tokens and the first-token timeout."""
+    import httpx
+
+    from core.interviewer.llm_http import stream_idle_timeout
+
     kwargs: dict[str, Any] = {
         "model": settings.model,
         "messages": messages,
         "temperature": settings.temperature,
-        # httpx timeout: connect and every read, so the first token when streaming
-        "timeout": settings.timeout,
-        # litellm and the OpenAI SDK would also retry after a stream has started
+        "max_tokens": settings.max_tokens,
+        # connect and first byte; llm_http switches reads to stream_timeout once the first token has arrived
+        "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+        # retries are ours (tenacity, before the first token): litellm and the OpenAI SDK would retry mid-stream
         "num_retries": 0,
         "max_retries": 0,
         "drop_params": True,  # providers without response_format still answer
+        "stream": True,
+        "stream_options": {"include_usage": True},
     }
     if settings.api_base:
         kwargs["api_base"] = settings.api_base
     if settings.api_key:
         kwargs["api_key"] = settings.api_key
-    if stream:
-        kwargs["stream"] = True
-        kwargs["stream_options"] = {"include_usage": True}
-    if json_mode:
-        kwargs["response_format"] = {"type": "json_object"}
-    return _get_litellm().completion(**kwargs)
+    if (response_format := _response_format(settings, schema)) is not None:
+        kwargs["response_format"] = response_format
+    token = stream_idle_timeout.set(settings.stream_timeout)
+    try:
+        return _get_litellm().completion(**kwargs)
+    finally:
+        stream_idle_timeout.reset(token)
 
 
-# -- errors and retries ------------------------------------------------------------
+# -- errors, retries and fallbacks ----------------------------------------------------------------------------------
 
 
-def _to_llm_error(exc: BaseException) -> LLMError:
-    """Map a litellm, OpenAI SDK or httpx exception to an LLMError."""
-    if isinstance(exc, LLMError):
+def _to_llm_error(exc: BaseException) -> InterviewerError:
+    """Map a litellm, OpenAI SDK or httpx exception to an InterviewerError (the provider's text goes to `detail`)."""
+    if isinstance(exc, InterviewerError):
         return exc
     # litellm's MidStreamFallbackError wraps the provider's exception
     original = getattr(exc, "original_exception", None)
@@ -223,22 +252,23 @@ def _to_llm_error(exc: BaseException) -> LLMError:
     detail = str(exc)[:300] or type(exc).__name__
     status = getattr(exc, "status_code", None)
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
-        return LLMError("timeout", detail)
+        return InterviewerError("timeout", detail)
     if isinstance(exc, openai.RateLimitError) or status == 429:
-        return LLMError("rate_limited", detail)
+        return InterviewerError("rate_limited", detail)
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return LLMError("auth", detail, retryable=False)
+        return InterviewerError("auth", detail, retryable=False)
     if "missing credentials" in detail.lower():  # no API key: the SDK refuses to send
-        return LLMError("auth", detail, retryable=False)
+        return InterviewerError("auth", detail, retryable=False)
     if status == 408:
-        return LLMError("timeout", detail)
+        return InterviewerError("timeout", detail)
     if isinstance(exc, openai.BadRequestError) or (isinstance(status, int) and 400 <= status < 500):
-        return LLMError("bad_request", detail, retryable=False)
+        return InterviewerError("bad_request", detail, retryable=False)
     # 5xx, dropped connections, and anything unexpected from a provider adapter
-    return LLMError("upstream_error", detail)
+    return InterviewerError("upstream_error", detail)
 
 
 def _retry_after_s(exc: BaseException) -> float | None:
+    exc = getattr(exc, "__cause__", None) or exc
     exc = getattr(exc, "original_exception", None) or exc
     headers = getattr(exc, "litellm_response_headers", None)
     if headers is None:
@@ -259,21 +289,44 @@ def _retry_delay_s(exc: BaseException, retry: int) -> float:
     return RETRY_BASE_DELAY_S * (2**retry) * (1 + 0.25 * random.random())
 
 
-def _with_retries(attempt: Callable[[], T], settings: LLMSettings) -> T:
-    """Run `attempt`, retrying retryable failures up to settings.num_retries times."""
-    retry = 0
-    while True:
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    return _retry_delay_s(exc, state.attempt_number - 1) if exc else 0.0
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.info("LLM call failed (%s), retry %d", getattr(exc, "code", exc), state.attempt_number)
+
+
+def _as_error(attempt: Callable[[LLMSettings], T]) -> Callable[[LLMSettings], T]:
+    def run(settings: LLMSettings) -> T:
         try:
-            return attempt()
+            return attempt(settings)
+        except InterviewerError:
+            raise
         except Exception as exc:
-            error = _to_llm_error(exc)
-            if not error.retryable or retry >= settings.num_retries:
-                if error is exc:
-                    raise
-                raise error from exc
-            log.info("LLM call failed (%s), retry %d", error.code, retry + 1)
-            time.sleep(_retry_delay_s(exc, retry))
-            retry += 1
+            raise _to_llm_error(exc) from exc
+
+    return run
+
+
+def _with_retries(attempt: Callable[[LLMSettings], T], settings: LLMSettings) -> T:
+    """`attempt(settings)` with up to settings.num_retries retries of retryable failures (tenacity), then each
+    fallback model the same way; the last error is raised."""
+    candidates = [settings, *settings.fallback_settings()]
+    for index, current in enumerate(candidates):
+        retrying = Retrying(stop=stop_after_attempt(current.num_retries + 1), wait=_wait, reraise=True,
+                            retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
+                            before_sleep=_log_retry, sleep=time.sleep)
+        try:
+            return retrying(_as_error(attempt), current)
+        except InterviewerError as error:
+            if not error.retryable or index == len(candidates) - 1:
+                raise
+            log.warning("LLM model %s failed (%s); falling back to %s", current.model, error.code,
+                        candidates[index + 1].model)
+    raise AssertionError("unreachable")
 
 
 # -- usage and cost ----------------------------------------------------------------
@@ -348,10 +401,12 @@ def _merged_usage(usages: list[CallUsage], started: float) -> CallUsage:
         completion_tokens=total([usage.completion_tokens for usage in usages]),
         cost_usd=total([usage.cost_usd for usage in usages]),
         latency_ms=round((time.perf_counter() - started) * 1000),
+        first_token_ms=usages[0].first_token_ms,
+        finish_reason=usages[-1].finish_reason,
     )
 
 
-# -- streaming ---------------------------------------------------------------------
+# -- streaming ---------------------------------------------------------------------------------------------------
 
 
 def _delta_text(chunk: Any) -> str:
@@ -375,6 +430,7 @@ def _usage_chunk_sent(response: Any) -> bool:
 
 
 def _close_quietly(response: Any) -> None:
+    """Close the HTTP response: the model server sees the client leave and stops generating for it."""
     close = getattr(getattr(response, "completion_stream", None), "close", None)
     if callable(close):
         try:
@@ -384,22 +440,24 @@ def _close_quietly(response: Any) -> None:
 
 
 class LLMStream:
-    """Iterate to get text deltas; after exhaustion `.usage` is set and `.text` holds
-    the full text.
+    """Iterate to get text deltas; after exhaustion `.usage` is set and `.text` holds the full text.
 
-    The request starts on the first iteration. Failures before the first delta are
-    retried. A failure after it, or a stream that ends without a finish_reason,
-    raises LLMError("stream_interrupted"); `.completed` then stays False and `.text`
-    holds only the partial text.
+    The request starts on the first iteration. Failures before the first delta are retried (then fallbacks are
+    tried). A failure after it, a stream that ends without a finish_reason or one that outlasts the call limit
+    raises InterviewerError("stream_interrupted"); `.completed` then stays False and `.text` holds only the
+    partial text. `started_at` (perf_counter) is when the request went out, `first_token_ms` when text began.
     """
 
-    def __init__(self, messages: list[dict], settings: LLMSettings) -> None:
+    def __init__(self, messages: list[dict], settings: LLMSettings, schema: type[BaseModel] | None = None) -> None:
         self.text = ""
         self.usage: CallUsage | None = None
         self.finish_reason: str | None = None
         self.completed = False
+        self.model = settings.model
+        self.first_token_ms: int | None = None
         self._messages = messages
         self._settings = settings
+        self._schema = schema
         self._deltas: Iterator[str] | None = None
         self._raw_usage: Any = None
 
@@ -408,21 +466,25 @@ class LLMStream:
             self._deltas = self._generate()
         return self._deltas
 
-    def _open(self) -> tuple[Any, Iterator[Any], list[Any], bool]:
+    def _open(self, settings: LLMSettings) -> tuple[Any, Iterator[Any], list[Any], bool, LLMSettings]:
         """Send the request and read up to the first text delta (or the end)."""
-        response = _completion(self._messages, self._settings, stream=True, json_mode=False)
+        response = _completion(self._messages, settings, schema=self._schema)
         chunks = iter(response)
         head: list[Any] = []
-        for chunk in chunks:
-            head.append(chunk)
-            if _delta_text(chunk):
-                return response, chunks, head, False
-            if _usage_chunk_sent(response):
-                break
+        try:
+            for chunk in chunks:
+                head.append(chunk)
+                if _delta_text(chunk):
+                    return response, chunks, head, False, settings
+                if _usage_chunk_sent(response):
+                    break
+        except BaseException:
+            _close_quietly(response)  # an abandoned attempt never keeps the model busy
+            raise
         if _received_finish_reason(response) is None:
-            reason = "stream ended before any text and without a finish_reason"
-            raise LLMError("stream_interrupted", reason)
-        return response, chunks, head, True
+            _close_quietly(response)
+            raise InterviewerError("stream_interrupted", "stream ended before any text and without a finish_reason")
+        return response, chunks, head, True, settings
 
     def _take(self, chunk: Any) -> str:
         usage = getattr(chunk, "usage", None)
@@ -433,12 +495,13 @@ class LLMStream:
         return delta
 
     def _generate(self) -> Iterator[str]:
-        settings = self._settings
         started = time.perf_counter()
         # Retrying is safe only while nothing has been shown to the reader.
-        response, chunks, head, exhausted = _with_retries(self._open, settings)
-        limit_s = STREAM_TOTAL_TIMEOUT_FACTOR * settings.timeout
-        deadline = time.perf_counter() + limit_s
+        response, chunks, head, exhausted, settings = _with_retries(self._open, self._settings)
+        self.model = settings.model
+        self.first_token_ms = round((time.perf_counter() - started) * 1000)
+        limit_s = settings.call_limit_s  # the whole call, first token included: sized by max_tokens
+        deadline = started + limit_s
         try:
             for chunk in head:
                 if delta := self._take(chunk):
@@ -449,48 +512,48 @@ class LLMStream:
                 except StopIteration:
                     break
                 except Exception as exc:
-                    cause = _to_llm_error(exc).message
-                    reason = f"after {len(self.text)} chars: {cause}"
-                    raise LLMError("stream_interrupted", reason) from exc
+                    cause = _to_llm_error(exc).detail
+                    raise InterviewerError("stream_interrupted", f"after {len(self.text)} chars: {cause}") from exc
                 if delta := self._take(chunk):
                     yield delta
                 if _usage_chunk_sent(response):
                     break
                 if time.perf_counter() > deadline:
-                    reason = f"stream took longer than {limit_s:g} s"
-                    raise LLMError("stream_interrupted", reason)
+                    raise InterviewerError("stream_interrupted", f"stream took longer than {limit_s:g} s")
         finally:
             _close_quietly(response)  # also when the consumer stops early
         self.finish_reason = _received_finish_reason(response)
         if self.finish_reason is None:
-            reason = f"no finish_reason after {len(self.text)} chars: connection lost?"
-            raise LLMError("stream_interrupted", reason)
+            raise InterviewerError("stream_interrupted",
+                                   f"no finish_reason after {len(self.text)} chars: connection lost?")
         self.completed = True
         self.usage = _call_usage(settings, self._raw_usage, started)
+        self.usage.first_token_ms, self.usage.finish_reason = self.first_token_ms, self.finish_reason
 
 
 def stream_text(messages: list[dict], *, settings: LLMSettings) -> LLMStream:
-    """Stream the assistant's reply (see LLMStream for retries and interruptions)."""
+    """Stream the assistant's reply (see LLMStream for retries, fallbacks, timeouts and interruptions)."""
     return LLMStream(messages, settings)
 
 
-# -- whole replies -----------------------------------------------------------------
+# -- whole replies -------------------------------------------------------------------------------------------------
 
 
-def _complete(messages: list[dict], settings: LLMSettings, *, json_mode: bool) -> tuple[str, CallUsage]:
-    started = time.perf_counter()
-    response = _with_retries(
-        lambda: _completion(messages, settings, stream=False, json_mode=json_mode),
-        settings,
-    )
-    text = response.choices[0].message.content or ""
-    usage = getattr(response, "usage", None)
-    return text, _call_usage(settings, usage, started, response)
+def _complete(messages: list[dict], settings: LLMSettings, *,
+              schema: type[BaseModel] | None = None) -> tuple[str, CallUsage]:
+    """The whole reply of a streamed call; nobody sees it before it ends, so a call cut midway is retried whole."""
+
+    def attempt(current: LLMSettings) -> tuple[str, CallUsage]:
+        stream = LLMStream(messages, replace(current, num_retries=0, fallbacks=()), schema)
+        text = "".join(stream)
+        return text, stream.usage or CallUsage(current.model, None, None, None, 0)
+
+    return _with_retries(attempt, settings)
 
 
 def complete_text(messages: list[dict], *, settings: LLMSettings) -> tuple[str, CallUsage]:
     """The assistant's whole reply, with its usage."""
-    return _complete(messages, settings, json_mode=False)
+    return _complete(messages, settings)
 
 
 def _with_json_instruction(messages: list[dict], schema: type[BaseModel]) -> list[dict]:
@@ -505,30 +568,50 @@ def _with_json_instruction(messages: list[dict], schema: type[BaseModel]) -> lis
     return [{"role": "system", "content": instruction}, *messages]
 
 
-def parse_json_reply(text: str, schema: type[ModelT]) -> ModelT:
-    """Validate the outermost {...} of a reply (```json fences or prose around it are
-    fine) against `schema`."""
+def _json_candidates(text: str) -> Iterator[str]:
+    """Tolerant extraction: the whole reply, each balanced {...} in it (fences, prose or a second object around
+    it), then the outermost braces."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        yield stripped
+    decoder = json.JSONDecoder()
+    index = text.find("{")
+    while index != -1:
+        try:
+            _obj, end = decoder.raw_decode(text, index)
+        except ValueError:
+            index = text.find("{", index + 1)
+            continue
+        yield text[index:end]
+        index = text.find("{", end)
     start, end = text.find("{"), text.rfind("}")
-    if start == -1 or end < start:
-        raise LLMError("invalid_output", f"no JSON object in reply: {text[:120]!r}")
-    try:
-        return schema.model_validate_json(text[start : end + 1])
-    except ValidationError as exc:
-        reason = f"reply does not fit {schema.__name__}: {exc.errors()[:3]}"
-        raise LLMError("invalid_output", reason) from exc
+    if start != -1 and end > start:
+        yield text[start : end + 1]
+
+
+def parse_json_reply(text: str, schema: type[ModelT]) -> ModelT:
+    """The first JSON object in a reply that fits `schema` (```json fences or prose around it are fine)."""
+    problem = f"no JSON object in reply: {text[:120]!r}"
+    for candidate in _json_candidates(text):
+        try:
+            return schema.model_validate_json(candidate)
+        except ValidationError as exc:
+            problem = f"reply does not fit {schema.__name__}: {exc.errors()[:3]}"
+    raise InterviewerError("invalid_output", problem)
 
 
 def complete_json(messages: list[dict], *, settings: LLMSettings, schema: type[ModelT]) -> tuple[ModelT, CallUsage]:
-    """The reply parsed into `schema`, asking again once if it does not fit."""
+    """The reply parsed into `schema` (JSON schema or JSON mode asked of the provider), asking again once if it
+    does not fit."""
     prompt = _with_json_instruction(messages, schema)
     started = time.perf_counter()
-    text, usage = _complete(prompt, settings, json_mode=True)
+    text, usage = _complete(prompt, settings, schema=schema)
     usages = [usage]
     for _ in range(INVALID_OUTPUT_RETRIES):
         try:
             return parse_json_reply(text, schema), _merged_usage(usages, started)
-        except LLMError as exc:
-            log.info("LLM reply unusable, asking again: %s", exc.message)
-        text, usage = _complete(prompt, settings, json_mode=True)
+        except InterviewerError as exc:
+            log.info("LLM reply unusable, asking again: %s", exc.detail)
+        text, usage = _complete(prompt, settings, schema=schema)
         usages.append(usage)
     return parse_json_reply(text, schema), _merged_usage(usages, started)

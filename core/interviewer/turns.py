@@ -27,7 +27,8 @@ from core.config import Settings, get_settings
 from core.db import get_engine, session_scope
 from core.interviewer import engine as interviewer
 from core.interviewer import offline
-from core.interviewer.engine import InterviewerUnavailable, TurnContext, Usage
+from core.interviewer.engine import TurnContext, Usage
+from core.interviewer.errors import InterviewerError
 from core.interviewer.judge import AnswerEvaluation, normalise
 from core.interviewer.workflow import (
     Decision,
@@ -47,10 +48,11 @@ from core.models import (
     InterviewSessionCreate,
     Message,
     MessagePublic,
+    ModelUsage,
     Report,
     utcnow,
 )
-from core.ratelimit import check_turn_rate
+from core.ratelimit import check_report_rate, check_turn_rate
 from core.resume import ResumeParsed
 from core.resume_interview import adapt_plan
 
@@ -70,12 +72,8 @@ class TurnBusy(Exception):
         self.message = message
 
 
-class TurnFailed(Exception):
-    """The reply could not be produced; the answer is stored and the turn can be retried when `retryable`."""
-
-    def __init__(self, code: str, message: str, retryable: bool = True) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message, self.retryable = code, message, retryable
+# The one error of a failed model step (the old name, kept for callers written against it).
+TurnFailed = InterviewerError
 
 
 class InterviewCompleted(Exception):
@@ -98,6 +96,13 @@ class ReportNotReady(Exception):
 @dataclass
 class TokenDelta:
     text: str
+
+
+# The answer is stored and the model is working on the reply (yielded once, before the first TokenDelta, only
+# when a model is configured): clients show "面试官正在思考…" with the seconds since `started` (time.monotonic()).
+@dataclass
+class Thinking:
+    started: float
 
 
 # The end of a turn: both stored messages and where the interview now stands.
@@ -272,6 +277,7 @@ _keeper = _LeaseKeeper()
 
 _MSG = Message.__table__
 _EVAL = Evaluation.__table__
+_USAGE = ModelUsage.__table__
 
 
 class _Row(NamedTuple):
@@ -327,6 +333,7 @@ class _Prepared:
     token: str
     ctx: TurnContext
     user_message: MessagePublic
+    owner: str = ""
 
 
 def _row_public(row: _Row) -> MessagePublic:
@@ -380,7 +387,8 @@ def _prepare_turn(
         if session.is_complete:
             raise InterviewCompleted()
         if existing is not None and _superseded(messages, existing):
-            raise TurnFailed("superseded", "这条回答已在后续对话中处理 / this answer was already handled", False)
+            raise InterviewerError("superseded", "the answer was already taken into account by a later reply",
+                                   retryable=False, language=session.language)
         if existing is None:
             item = current_item(session.plan or {}, session.state or {})
             existing = _insert_message(conn, session_id, now, role="user", content=text, kind="answer",
@@ -389,7 +397,7 @@ def _prepare_turn(
             messages.append(existing)
             conn.execute(_COUNT_ANSWER, {"p_id": session_id, "p_now": now})
         ctx = _context(session_id, session, messages, existing)
-    return _Prepared(token=token, ctx=ctx, user_message=_row_public(existing))
+    return _Prepared(token=token, ctx=ctx, user_message=_row_public(existing), owner=owner)
 
 
 def _insert_message(conn: Connection, session_id: str, now: datetime, **values) -> _Row:
@@ -459,21 +467,26 @@ def run_turn(*, owner: str, session_id: str, content: str, client_message_id: st
         yield TokenDelta(prepared.reply.content)
         yield TurnResult(prepared.user_message, prepared.reply, prepared.stage, prepared.is_complete, replayed=True)
         return
-    if interviewer.uses_llm(settings):
+    uses_llm = interviewer.uses_llm(settings)
+    if uses_llm:
         _keeper.hold(engine, session_id, prepared.token)
     released = False
     try:
         ctx = prepared.ctx
+        if uses_llm:
+            yield Thinking(time.monotonic())
+            check_daily_tokens(owner=owner, engine=engine, settings=settings, language=ctx.language)
         evaluation, usage = interviewer.evaluate(ctx, settings)
         decision = interviewer.next_decision(ctx, evaluation)
         reply = interviewer.reply(ctx, decision, settings)
         for piece in reply:
             yield TokenDelta(piece)
-        _merge_usage(usage, reply.usage)
-        result = _commit_turn(engine, prepared, decision, evaluation, reply.text, usage)
+        usage.merge(reply.usage)
+        text = reply.text[:settings.INTERVIEWER_MAX_REPLY_CHARS]  # a stored reply never exceeds the cap
+        result = _commit_turn(engine, prepared, decision, evaluation, text, usage)
         released = True
-    except InterviewerUnavailable as exc:
-        raise TurnFailed(exc.code, exc.message, exc.retryable) from exc
+    except InterviewerError as exc:
+        raise exc.in_language(prepared.ctx.language) from exc.__cause__
     finally:
         _keeper.drop(prepared.token)
         if not released:
@@ -481,18 +494,6 @@ def run_turn(*, owner: str, session_id: str, content: str, client_message_id: st
     if result.is_complete:
         _build_report_quietly(owner=owner, session_id=session_id, engine=engine, settings=settings)
     yield result
-
-
-def _merge_usage(total: Usage, part: Usage) -> None:
-    if not part.calls:
-        return
-    total.model = part.model
-    total.prompt_tokens += part.prompt_tokens
-    total.completion_tokens += part.completion_tokens
-    if part.cost_usd is not None:
-        total.cost_usd = (total.cost_usd or 0.0) + part.cost_usd
-    total.latency_ms += part.latency_ms
-    total.calls += part.calls
 
 
 def _commit_turn(engine: Engine, prepared: _Prepared, decision: Decision, evaluation: AnswerEvaluation,
@@ -510,7 +511,8 @@ def _commit_turn(engine: Engine, prepared: _Prepared, decision: Decision, evalua
                    "p_cost_usd": usage.cost_usd or 0.0, "p_model": usage.model}
     with engine.begin() as conn:
         if conn.execute(statement, params).rowcount != 1:
-            raise TurnFailed("busy", "回复超时被其他请求接管，请刷新 / the turn lease expired, please reload", True)
+            raise InterviewerError("busy", "the turn lease expired and another request took over",
+                                   language=ctx.language)
         reply = _insert_message(
             conn, ctx.session_id, now, role="assistant", content=text, kind=decision.kind,
             stage="wrap_up" if decision.completes else decision.stage,
@@ -524,9 +526,62 @@ def _commit_turn(engine: Engine, prepared: _Prepared, decision: Decision, evalua
             "score": evaluation.score if scored else 0.0, "evidence": evaluation.evidence,
             "missed": evaluation.missed if scored else [], "flags": evaluation.flags, "source": evaluation.source,
             "points": [p.public() for p in evaluation.points] if scored else [],
-            "details": {**evaluation.details(), **_decision_details(decision)}, "created_at": now,
+            "details": {**evaluation.details(), **_decision_details(decision),
+                        **({"llm": usage.details()} if usage.details() else {})}, "created_at": now,
         })
+        if usage.calls:
+            _record_usage(conn, owner=prepared.owner, session_id=ctx.session_id, kind="turn", usage=usage, now=now)
     return TurnResult(prepared.user_message, _row_public(reply), decision.stage, decision.completes)
+
+
+def _record_usage(conn: Connection, *, owner: str, session_id: str, kind: str, usage: Usage, now: datetime) -> None:
+    conn.execute(insert(_USAGE), {
+        "owner": owner, "session_id": session_id, "kind": kind, "model": usage.model,
+        "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+        "cost_usd": usage.cost_usd, "latency_ms": usage.latency_ms, "calls": usage.calls,
+        "details": usage.details(), "created_at": now,
+    })
+
+
+def tokens_used_today(*, owner: str, engine: Engine) -> int:
+    """Prompt and completion tokens of `owner`'s model calls since 00:00 UTC."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    total = func.coalesce(func.sum(_USAGE.c.prompt_tokens + _USAGE.c.completion_tokens), 0)
+    with engine.connect() as conn:
+        return int(conn.execute(select(total).where(_USAGE.c.owner == owner, _USAGE.c.created_at >= midnight))
+                   .scalar_one())
+
+
+# What the model cost one interview: for staff on the report page.
+@dataclass
+class InterviewUsage:
+    calls: int
+    tokens: int
+    cost_usd: float | None
+    seconds: float
+
+
+def interview_usage(*, owner: str, session_id: str, engine: Engine | None = None) -> InterviewUsage:
+    """The model calls, tokens, cost (None when no call was priced) and model time of one of `owner`'s sessions."""
+    engine = engine or get_engine()
+    with session_scope(engine) as db:
+        sessions.get_session(db=db, owner=owner, session_id=session_id)
+    query = select(func.coalesce(func.sum(_USAGE.c.calls), 0),
+                   func.coalesce(func.sum(_USAGE.c.prompt_tokens + _USAGE.c.completion_tokens), 0),
+                   func.sum(_USAGE.c.cost_usd), func.coalesce(func.sum(_USAGE.c.latency_ms), 0)
+                   ).where(_USAGE.c.session_id == session_id, _USAGE.c.owner == owner)
+    with engine.connect() as conn:
+        calls, tokens, cost, ms = conn.execute(query).one()
+    return InterviewUsage(int(calls), int(tokens), float(cost) if cost is not None else None, round(ms / 1000, 1))
+
+
+def check_daily_tokens(*, owner: str, engine: Engine, settings: Settings, language: str) -> None:
+    """InterviewerError("budget_exhausted") once `owner` has used INTERVIEWER_DAILY_TOKENS today (0: no budget).
+    A call already running may finish past the budget; the next one is refused."""
+    budget = settings.INTERVIEWER_DAILY_TOKENS
+    if budget and tokens_used_today(owner=owner, engine=engine) >= budget:
+        raise InterviewerError("budget_exhausted", f"{owner} used the daily budget of {budget} tokens",
+                               retryable=False, language=language)
 
 
 def _decision_details(decision: Decision) -> dict:
@@ -606,14 +661,16 @@ def _close_now(db: Session, session: InterviewSession) -> TurnResult:
 
 def _build_report_quietly(**kwargs) -> None:
     try:
-        generate_report(regenerate=True, **kwargs)
+        generate_report(regenerate=True, count_regeneration=False, **kwargs)
     except Exception:
         log.exception("report generation failed for session %s; it can be retried", kwargs.get("session_id"))
 
 
 def generate_report(*, owner: str, session_id: str, regenerate: bool = False, engine: Engine | None = None,
-                    settings: Settings | None = None) -> Report:
-    """The stored report (built now if missing or `regenerate`); ReportNotReady before the interview ends."""
+                    settings: Settings | None = None, count_regeneration: bool = True) -> Report:
+    """The stored report (built now if missing or `regenerate`); ReportNotReady before the interview ends.
+    With a model, rebuilding an existing report counts against the owner's REPORT_RATE_LIMIT (RateLimited), and
+    every model report against INTERVIEWER_DAILY_TOKENS (InterviewerError "budget_exhausted")."""
     from core.interviewer.report import collect_input
 
     engine = engine or get_engine()
@@ -626,14 +683,18 @@ def generate_report(*, owner: str, session_id: str, regenerate: bool = False, en
         if existing is not None and not regenerate:
             return existing
         inp = collect_input(db=db, session=session)
+    if interviewer.uses_llm(settings):
+        if existing is not None and count_regeneration:
+            check_report_rate(owner, settings.REPORT_RATE_LIMIT)
+        check_daily_tokens(owner=owner, engine=engine, settings=settings, language=inp.language)
     try:
         data, usage = interviewer.build_report(inp, settings)
-    except InterviewerUnavailable as exc:
-        raise TurnFailed(exc.code, exc.message, exc.retryable) from exc
-    return _store_report(engine, session_id, data, usage)
+    except InterviewerError as exc:
+        raise exc.in_language(inp.language) from exc.__cause__
+    return _store_report(engine, session_id, data, usage, owner=owner)
 
 
-def _store_report(engine: Engine, session_id: str, data, usage: Usage) -> Report:
+def _store_report(engine: Engine, session_id: str, data, usage: Usage, *, owner: str) -> Report:
     fields = {"overall": data.overall, "dimensions": data.dimensions, "strengths": data.strengths,
               "improvements": data.improvements, "per_question": data.per_question, "summary": data.summary,
               "source": data.source, "model": data.model, "resume_claims": data.resume_claims,
@@ -651,6 +712,11 @@ def _store_report(engine: Engine, session_id: str, data, usage: Usage) -> Report
             session.overall_score = data.overall
             _add_usage(session, usage)
             db.add(session)
+            if usage.calls:
+                db.add(ModelUsage(owner=owner, session_id=session_id, kind="report", model=usage.model,
+                                  prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+                                  cost_usd=usage.cost_usd, latency_ms=usage.latency_ms, calls=usage.calls,
+                                  details=usage.details()))
             try:
                 db.commit()
                 return report

@@ -38,7 +38,9 @@ def test_state_then_streamed_tokens_then_the_stored_message(live_server, fake_ll
 
     final, before = run(scenario())
     tokens = [f["content"] for f in before if f["type"] == "token"]
-    assert len(tokens) >= 2 and all(f["type"] == "token" for f in before)
+    kinds = [f["type"] for f in before]
+    assert len(tokens) >= 2 and set(kinds) <= {"thinking", "token"}
+    assert kinds[0] == "thinking" and "thinking" not in kinds[kinds.index("token"):]  # until the first token
     reply = final["message"]
     assert reply["role"] == "assistant" and reply["status"] == "complete" and reply["content"] == "".join(tokens)
     assert set(reply) >= {"id", "role", "content", "created_at", "status", "stage"}

@@ -11,7 +11,8 @@ import pytest
 from pydantic import BaseModel
 
 from core.interviewer import llm
-from core.interviewer.llm import LLMError, LLMSettings
+from core.interviewer.errors import InterviewerError
+from core.interviewer.llm import LLMSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LONG_REPLY = "请先介绍一下你最近负责的项目，以及你在其中承担的具体职责和遇到的主要挑战。"
@@ -76,7 +77,8 @@ def test_complete_text_returns_the_whole_reply(fake_llm):
     assert text == "这是模拟回复。"
     assert usage.completion_tokens == len(text)
     assert usage.prompt_tokens and usage.latency_ms >= 0
-    assert "stream" not in fake_llm.requests[0]
+    # streamed even when read whole, so an abandoned call can be closed; output capped on every call
+    assert fake_llm.requests[0]["stream"] is True and fake_llm.requests[0]["max_tokens"] == 200
 
 
 def test_complete_json_validates_against_the_schema(fake_llm):
@@ -116,7 +118,7 @@ def test_complete_json_asks_again_once_after_invalid_output(fake_llm):
 def test_invalid_json_raises_invalid_output(fake_llm):
     fake_llm.fail_next("invalid_json", times=2)
 
-    with pytest.raises(LLMError) as caught:
+    with pytest.raises(InterviewerError) as caught:
         llm.complete_json(MESSAGES, settings=settings_for(fake_llm), schema=Verdict)
 
     assert caught.value.code == "invalid_output" and caught.value.retryable
@@ -125,7 +127,7 @@ def test_invalid_json_raises_invalid_output(fake_llm):
 def test_json_that_misses_schema_fields_is_invalid_output(fake_llm):
     fake_llm.responder = lambda body: '{"score": "very high"}'
 
-    with pytest.raises(LLMError) as caught:
+    with pytest.raises(InterviewerError) as caught:
         llm.complete_json(MESSAGES, settings=settings_for(fake_llm), schema=Verdict)
 
     assert caught.value.code == "invalid_output"
@@ -144,7 +146,7 @@ def test_server_error_once_is_retried(fake_llm):
 def test_repeated_failures_raise_a_retryable_error(fake_llm, mode, code):
     fake_llm.fail_next(mode, times=5)
 
-    with pytest.raises(LLMError) as caught:
+    with pytest.raises(InterviewerError) as caught:
         llm.complete_text(MESSAGES, settings=settings_for(fake_llm, num_retries=2))
 
     assert caught.value.code == code and caught.value.retryable
@@ -183,7 +185,7 @@ def test_hanging_server_raises_timeout_in_bounded_time(fake_llm, streaming):
     settings = settings_for(fake_llm, timeout=0.5, num_retries=1)
 
     started = time.perf_counter()
-    with pytest.raises(LLMError) as caught:
+    with pytest.raises(InterviewerError) as caught:
         if streaming:
             list(llm.stream_text(MESSAGES, settings=settings))
         else:
@@ -202,7 +204,7 @@ def test_stream_broken_after_tokens_is_interrupted_not_complete(fake_llm, mode):
     stream = llm.stream_text(MESSAGES, settings=settings_for(fake_llm))
 
     received: list[str] = []
-    with pytest.raises(LLMError) as caught:
+    with pytest.raises(InterviewerError) as caught:
         for delta in stream:
             received.append(delta)
 
@@ -233,7 +235,7 @@ def test_missing_api_key_is_an_auth_error_without_retries(fake_llm, monkeypatch)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     settings = settings_for(fake_llm, api_key=None)
 
-    with pytest.raises(LLMError) as caught:
+    with pytest.raises(InterviewerError) as caught:
         llm.complete_text(MESSAGES, settings=settings)
 
     assert caught.value.code == "auth" and not caught.value.retryable

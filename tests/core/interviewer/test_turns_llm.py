@@ -30,7 +30,7 @@ class Responder:
     def __call__(self, body: dict) -> str:
         system = body["messages"][0]["content"]
         user = body["messages"][-1]["content"]
-        if "You grade one answer" in system:
+        if "grade of one answer" in system:
             answer = _ANSWER.search(user).group(1)
             return json.dumps({"score": self.score, "evidence": [answer[:8], "这句话候选人根本没说过"],
                                "missed": ["某个要点"], "flags": []}, ensure_ascii=False)
@@ -144,16 +144,29 @@ def test_timeout_fails_retryably_and_retry_gives_one_reply(sqlite_engine, llm_se
     assert again[-1].replayed and len(_messages(sqlite_engine, sid)) == 3
 
 
-def test_cut_stream_is_not_stored_and_retry_works(sqlite_engine, llm_settings, llm_env):
+def test_a_reply_cut_midway_is_regenerated_before_anything_is_shown(sqlite_engine, llm_settings, llm_env):
+    """A reply is read whole and checked before it is shown, so a stream cut midway is simply asked again."""
     sid = _start(sqlite_engine, llm_settings)
-    llm_env.fail_next("cut")  # "嗯" needs no grading call, so the cut hits the streamed reply
+    llm_env.fail_next("cut")  # "嗯" needs no grading call, so the cut hits the reply
+    events = _run(sqlite_engine, llm_settings, sid, "嗯", cmid="cut")
+    deltas = "".join(e.text for e in events if isinstance(e, TokenDelta))
+    result = events[-1]
+    assert result.reply.status == "complete" and result.reply.kind == "reask" and deltas == result.reply.content
+    assert len(llm_env.requests) == 2  # the cut attempt and its retry
+    assert [m.role for m in _messages(sqlite_engine, sid)] == ["assistant", "user", "assistant"]
+
+
+def test_a_reply_that_keeps_failing_stores_nothing_and_retry_works(sqlite_engine, llm_settings, llm_env):
+    sid = _start(sqlite_engine, llm_settings)
+    llm_env.fail_next("cut", times=3)  # the reply's first try and both retries
     received = []
     with pytest.raises(TurnFailed) as failure:
         for event in turns.run_turn(owner="alice", session_id=sid, content="嗯", client_message_id="cut",
                                     engine=sqlite_engine, settings=llm_settings):
             received.append(event)
     assert failure.value.code == "stream_interrupted" and failure.value.retryable
-    assert received and all(isinstance(e, TokenDelta) for e in received)  # part of it had streamed
+    assert not [e for e in received if isinstance(e, TokenDelta)]  # nothing half-written was shown
+    assert "已保存" in failure.value.message and "cut" not in failure.value.message  # what to do, not the cause
     assert [m.role for m in _messages(sqlite_engine, sid)] == ["assistant", "user"]
     with session_scope(sqlite_engine) as db:
         session = db.get(InterviewSession, sid)
