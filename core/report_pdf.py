@@ -43,6 +43,7 @@ from core.display import time_zone
 from core.i18n import t
 from core.models import DIMENSIONS, LANGUAGES, Report
 from core.sessions import SessionHistory
+from core.transcript import resume_claims
 
 CJK_FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"
@@ -267,6 +268,20 @@ def render_report_pdf(history: SessionHistory, report: Report, lang: str = "zh-C
         if items:
             story += [KeepTogether([_para(t(key, lang), styles.heading, styles),
                                     _bullets([str(i) for i in items], styles)])]
+    claims = resume_claims(report)
+    if claims:
+        story.append(_para(t("report.resume_claims", lang), styles.heading, styles))
+        for claim in claims:
+            ok = claim.get("status") == "substantiated"
+            project = f" · {claim['project']}" if claim.get("project") else ""
+            parts = [_para(f"{claim.get('claim', '')}", styles.body, styles,
+                           bold_prefix=f"{t('report.claim_ok' if ok else 'report.claim_not_ok', lang)}{project}: ")]
+            quotes = [f"“{q}”" for q in (claim.get("evidence") or [])[:2]]
+            if not ok and claim.get("reason"):
+                quotes.append(str(claim["reason"]))
+            if quotes:
+                parts.append(_bullets(quotes, styles))
+            story.append(KeepTogether(parts))
     if report.per_question:
         story.append(_para(t("report.per_question", lang), styles.heading, styles))
         for number, item in enumerate(report.per_question, 1):

@@ -56,11 +56,28 @@ def _report_markdown(report: Report, lang: str) -> list[str]:
     for title_key, items in (("report.strengths", report.strengths), ("report.improvements", report.improvements)):
         if items:
             lines += [f"### {t(title_key, lang)}", "", *[f"- {item}" for item in items], ""]
+    claims = resume_claims(report)
+    if claims:
+        lines += [f"### {t('report.resume_claims', lang)}", ""]
+        for claim in claims:
+            ok = claim.get("status") == "substantiated"
+            project = f" · {claim['project']}" if claim.get("project") else ""
+            lines.append(f"- **{t('report.claim_ok' if ok else 'report.claim_not_ok', lang)}**{project}: "
+                         f"{claim.get('claim', '')}")
+            lines += [f"  > {_quote(str(q))}" for q in (claim.get("evidence") or [])[:2]]
+            if not ok and claim.get("reason"):
+                lines.append(f"  *{claim['reason']}*")
+        lines.append("")
     if report.per_question:
         lines += [f"### {t('report.per_question', lang)}", ""]
         for number, item in enumerate(report.per_question, 1):
             lines += _question_markdown(number, item, lang)
     return lines
+
+
+def resume_claims(report: Report) -> list[dict[str, Any]]:
+    """The report's 简历声明核验 entries (empty for an interview without a resume)."""
+    return [claim for claim in getattr(report, "resume_claims", None) or [] if isinstance(claim, dict)]
 
 
 def _question_markdown(number: int, item: dict[str, Any], lang: str) -> list[str]:
@@ -117,6 +134,7 @@ def transcript_json(history: SessionHistory, report: Report | None) -> dict[str,
         "report": None if report is None else {
             "overall": report.overall, "dimensions": dict(report.dimensions), "strengths": list(report.strengths),
             "improvements": list(report.improvements), "per_question": list(report.per_question),
+            "resume_claims": resume_claims(report),
             "summary": report.summary, "source": report.source, "created_at": _iso(report.created_at),
             "updated_at": _iso(report.updated_at),
         },

@@ -259,3 +259,26 @@ def test_reusing_a_resume_for_another_interview_copies_it_once_used(engine):
         sessions.delete_session(db=db, owner="alice", session_id=first.session.id)
     with session_scope(engine) as db:
         assert resume_store.get_resume(db=db, owner="alice", resume_id=copy.id).parsed["projects"]
+
+
+def test_the_claims_check_is_in_the_markdown_json_and_pdf_downloads(engine):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from core.report_pdf import render_report_pdf
+    from core.sessions import get_history
+    from core.transcript import transcript_json, transcript_markdown
+
+    started = _start(engine, _upload(engine))
+    _interview(engine, started.session.id, MEASURED)
+    report = turns.get_report(owner="alice", session_id=started.session.id, engine=engine)
+    with session_scope(engine) as db:
+        history = get_history(db=db, owner="alice", session_id=started.session.id)
+    markdown = transcript_markdown(history, report, "zh-CN")
+    assert "### 简历声明核验" in markdown and "已核实" in markdown and "未能核实" in markdown
+    assert "QPS 提升 3 倍" in markdown and "JMeter" in markdown
+    assert {c["status"] for c in transcript_json(history, report)["report"]["resume_claims"]} == {
+        "substantiated", "not_substantiated"}
+    pdf_text = "".join(page.extract_text() for page in PdfReader(BytesIO(render_report_pdf(history, report))).pages)
+    assert "简历声明核验" in pdf_text and "已核实" in pdf_text and "JMeter" in pdf_text
