@@ -90,18 +90,12 @@ class Settings(BaseSettings):
     def secret_key(self) -> str:
         return self.SECRET_KEY.get_secret_value()
 
-    @field_validator("ALLOWED_ORIGINS", mode="before")
+    @field_validator("ALLOWED_ORIGINS", "INTERVIEWER_FALLBACKS", mode="before")
     @classmethod
-    def _origins(cls, value: Any) -> Any:
+    def _comma_list(cls, value: Any) -> Any:
+        """'a, b' → ('a', 'b'): the environment gives one string for a list."""
         if isinstance(value, str):
-            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
-        return value
-
-    @field_validator("INTERVIEWER_FALLBACKS", mode="before")
-    @classmethod
-    def _fallbacks(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(model.strip() for model in value.split(",") if model.strip())
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
     @field_validator("INTERVIEWER_MAX_TOKENS", mode="before")
