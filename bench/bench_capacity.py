@@ -26,9 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
 
-from tests.api.helpers import LiveServer, recv_json, server_env, ws_connect  # noqa: E402
+from tests.api.helpers import LiveServer, recv_json, scratch_schema, server_env, ws_connect  # noqa: E402
 
 ANSWERS = ["我做过三年后端开发，主要用 Go 和 PostgreSQL，负责订单系统的接口和数据库设计。",
            "索引用 B+ 树，范围查询快；联合索引要注意最左前缀，不然用不上。",
@@ -160,21 +160,18 @@ async def open_sockets(server: LiveServer, sockets: int, sessions: int) -> None:
 
 def with_server(database_url: str, fn) -> None:
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     server = None
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            env = server_env(Path(tmp), None, DATABASE_URL=f"{database_url}?options=-csearch_path%3D{schema}",
-                             TURN_RATE_LIMIT="1000000/minute", MAX_SESSIONS_PER_USER="1000000")
-            server = LiveServer(Path(tmp), env).start()
-            asyncio.run(fn(server))
+        with scratch_schema(admin, database_url, "bench") as url, tempfile.TemporaryDirectory() as tmp:
+            env = server_env(Path(tmp), None, DATABASE_URL=url, TURN_RATE_LIMIT="1000000/minute",
+                             MAX_SESSIONS_PER_USER="1000000")
+            try:
+                server = LiveServer(Path(tmp), env).start()
+                asyncio.run(fn(server))
+            finally:
+                if server is not None:
+                    server.stop()
     finally:
-        if server is not None:
-            server.stop()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine  # noqa: E402
 
-from tests.api.helpers import LiveServer, recv_json, server_env, ws_connect  # noqa: E402
+from tests.api.helpers import LiveServer, recv_json, scratch_schema, server_env, ws_connect  # noqa: E402
 
 ANSWERS = ["我做过三年后端开发，主要用 Go 和 PostgreSQL，负责订单系统的接口和数据库设计。",
            "索引用 B+ 树，范围查询快；联合索引要注意最左前缀，不然用不上。",
@@ -74,24 +74,20 @@ def percentile(values: list[float], q: float) -> float:
 
 def run_mode(database_url: str, listen: bool, turns: int) -> list[float]:
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     servers: list[LiveServer] = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"{database_url}?options=-csearch_path%3D{schema}"
+        with scratch_schema(admin, database_url, "bench") as url, tempfile.TemporaryDirectory() as tmp:
             env = server_env(Path(tmp), None, DATABASE_URL=url, LIVE_SYNC_LISTEN=str(listen).lower(),
                              TURN_RATE_LIMIT="10000/minute")
-            for name in ("a", "b"):
-                (Path(tmp) / name).mkdir()
-                servers.append(LiveServer(Path(tmp) / name, env).start())
-            return asyncio.run(measure(servers[0], servers[1], turns))
+            try:
+                for name in ("a", "b"):
+                    (Path(tmp) / name).mkdir()
+                    servers.append(LiveServer(Path(tmp) / name, env).start())
+                return asyncio.run(measure(servers[0], servers[1], turns))
+            finally:
+                for server in servers:
+                    server.stop()
     finally:
-        for server in servers:
-            server.stop()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, event, text
+
+from tests.api.helpers import schema_url, scratch_schema
 
 pytest_plugins = ["tests.fixtures_llm"]
 
@@ -19,7 +20,7 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgre
 
 
 def pg_schema_url(schema: str) -> str:
-    return f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    return schema_url(PG_ADMIN_URL, schema)
 
 
 @pytest.fixture(scope="session")
@@ -36,15 +37,11 @@ def pg_admin():
 @pytest.fixture
 def pg_url(pg_admin):
     """A URL pointing at a brand-new schema, dropped after the test."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield pg_schema_url(schema)
     from core.db import dispose_engines
 
-    dispose_engines()
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with scratch_schema(pg_admin, PG_ADMIN_URL) as url:
+        yield url
+        dispose_engines()
 
 
 @pytest.fixture

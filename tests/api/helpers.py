@@ -9,13 +9,36 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-key-0123456789abcdef-0123456789"
 PASSWORDS = {"candidate": "candidate123", "staff": "staff123", "analyst": "analyst123"}
+
+
+def schema_url(base_url: str, schema: str) -> str:
+    """`base_url` with its search_path set to `schema` (what a server or engine given it reads and writes)."""
+    return f"{base_url}?options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def scratch_schema(admin, base_url: str, prefix: str = "t") -> Iterator[str]:
+    """A brand-new PostgreSQL schema for one test or bench run: yields a DATABASE_URL pointing at it, and drops it
+    with everything in it afterwards. `admin` is an AUTOCOMMIT engine on the same database."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema_url(base_url, schema)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def login(client, username: str = "candidate") -> dict[str, str]:

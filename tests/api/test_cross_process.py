@@ -8,14 +8,24 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from tests.api.helpers import LiveServer, close_code, login, recv_json, recv_until, server_env, start, ws_connect
-from tests.conftest import pg_schema_url
+from tests.api.helpers import (
+    LiveServer,
+    close_code,
+    login,
+    recv_json,
+    recv_until,
+    scratch_schema,
+    server_env,
+    start,
+    ws_connect,
+)
+from tests.conftest import PG_ADMIN_URL
 
 ANSWER = "我做过三年 React 开发，负责组件库、性能优化和 SSR 改造，也带过两名新人。"
 QUIET_S = 1.6  # three watcher rounds: long enough for a duplicate to show up
@@ -32,25 +42,18 @@ class TwoServers:
 def two_servers(request, tmp_path_factory, llm_server) -> Iterator[TwoServers]:
     """Two uvicorn processes on one database, started one after the other (the first migrates it)."""
     tmp = tmp_path_factory.mktemp(f"two-{request.param}")
-    schema = None
-    if request.param == "postgres":
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with request.getfixturevalue("pg_admin").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database_url = pg_schema_url(schema) if schema else f"sqlite:///{tmp / 'shared.db'}"
-    env = server_env(tmp, llm_server.base_url, DATABASE_URL=database_url)
-    servers = []
-    try:
-        for name in ("one", "two"):
-            (tmp / name).mkdir()
-            servers.append(LiveServer(tmp / name, env).start())
-        yield TwoServers(servers[0], servers[1], database_url)
-    finally:
-        for server in servers:
-            server.stop()
-        if schema:
-            with request.getfixturevalue("pg_admin").connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with (scratch_schema(request.getfixturevalue("pg_admin"), PG_ADMIN_URL) if request.param == "postgres"
+          else nullcontext(f"sqlite:///{tmp / 'shared.db'}")) as database_url:
+        env = server_env(tmp, llm_server.base_url, DATABASE_URL=database_url)
+        servers = []
+        try:
+            for name in ("one", "two"):
+                (tmp / name).mkdir()
+                servers.append(LiveServer(tmp / name, env).start())
+            yield TwoServers(servers[0], servers[1], database_url)
+        finally:
+            for server in servers:
+                server.stop()
 
 
 def run(coro):
@@ -215,15 +218,12 @@ def test_idle_connections_cost_one_query_per_round(app_env, count_statements):
 
 
 @pytest.mark.postgres
-def test_on_postgresql_a_reply_wakes_the_other_worker_at_once(tmp_path, pg_admin):
+def test_on_postgresql_a_reply_wakes_the_other_worker_at_once(tmp_path, pg_admin, pg_url):
     """A turn committed on worker A sends NOTIFY with the session id, and worker B pushes the reply to its socket
     then, not at its next poll: B's fallback poll is a minute here, far beyond the test's wait."""
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    env = server_env(tmp_path, None, DATABASE_URL=pg_schema_url(schema), LIVE_SYNC_FALLBACK_POLL_S="60")
+    env = server_env(tmp_path, None, DATABASE_URL=pg_url, LIVE_SYNC_FALLBACK_POLL_S="60")
     servers = []
     listener = psycopg.connect(pg_admin.url.set(drivername="postgresql").render_as_string(hide_password=False),
                                autocommit=True)
@@ -259,5 +259,3 @@ def test_on_postgresql_a_reply_wakes_the_other_worker_at_once(tmp_path, pg_admin
         listener.close()
         for server in servers:
             server.stop()
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -7,9 +7,9 @@ import asyncio
 import io
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -19,8 +19,8 @@ import yaml
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from tests.api.helpers import LiveServer, close_code, recv_json, recv_until, server_env, ws_connect
-from tests.conftest import pg_schema_url
+from tests.api.helpers import LiveServer, close_code, recv_json, recv_until, scratch_schema, server_env, ws_connect
+from tests.conftest import PG_ADMIN_URL
 
 REDIS_URL = "redis://127.0.0.1:6379"
 SESSION_LIMIT = 5
@@ -66,16 +66,16 @@ def settings_for(env: dict[str, str]):
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request, tmp_path_factory) -> Iterator[Server]:
     """Two workers on one database, limits in Redis, at most SESSION_LIMIT sessions per user."""
+    tmp = tmp_path_factory.mktemp(f"security-{request.param}")
+    with (scratch_schema(request.getfixturevalue("pg_admin"), PG_ADMIN_URL) if request.param == "postgres"
+          else nullcontext(f"sqlite:///{tmp / 'security.db'}")) as database_url:
+        yield from _two_workers(tmp, database_url)
+
+
+def _two_workers(tmp, database_url: str) -> Iterator[Server]:
     from core import auth
     from core.db import dispose_engines, get_engine
 
-    tmp = tmp_path_factory.mktemp(f"security-{request.param}")
-    schema = None
-    if request.param == "postgres":
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with request.getfixturevalue("pg_admin").connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database_url = pg_schema_url(schema) if schema else f"sqlite:///{tmp / 'security.db'}"
     env = server_env(tmp, None, DATABASE_URL=database_url, REDIS_URL=REDIS_URL,
                      MAX_SESSIONS_PER_USER=str(SESSION_LIMIT))
     settings = settings_for(env)
@@ -89,9 +89,6 @@ def server(request, tmp_path_factory) -> Iterator[Server]:
     finally:
         live.stop()
         dispose_engines()
-        if schema:
-            with request.getfixturevalue("pg_admin").connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def start(server: Server, username: str = "regular", **body) -> httpx.Response:
