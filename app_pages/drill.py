@@ -40,9 +40,13 @@ def _apply_link() -> None:
     except drills.QuestionNotFound:
         st.toast(c.tr("drill.err_unknown_question"), icon=":material/help:")
         return
-    st.session_state.update({FIELD: question.field if question.field in FIELDS else GENERAL_KEY,
-                             STAGE: question.stage, LEVEL: question.level, QUESTION: question.id,
-                             DRILL_LANG: question.language})
+    _select(question.id, question.field, question.stage, question.level, question.language)
+
+
+def _select(question_id: str, field: str, stage: str, level: str, language: str) -> None:
+    """Open this question with its filters (and its language, until the filters change)."""
+    st.session_state.update({FIELD: field if field in FIELDS else GENERAL_KEY, STAGE: stage, LEVEL: level,
+                             QUESTION: question_id, DRILL_LANG: language})
 
 
 def _questions(language: str) -> list[drills.DrillQuestion]:
@@ -60,9 +64,7 @@ def _another(ids: list[str]) -> None:
 
 def _practise(attempt: drills.DrillAttemptPublic) -> None:
     """Callback: back to a question from the history, with its filters."""
-    st.session_state.update({FIELD: attempt.field if attempt.field in FIELDS else GENERAL_KEY,
-                             STAGE: attempt.stage, LEVEL: attempt.level, QUESTION: attempt.question_id,
-                             DRILL_LANG: attempt.language})
+    _select(attempt.question_id, attempt.field, attempt.stage, attempt.level, attempt.language)
     st.session_state.pop(RESULT, None)
 
 

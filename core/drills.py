@@ -82,16 +82,17 @@ def list_questions(*, field: str, language: str, stage: str | None = None,
         raise InvalidInput(f"stage 需为 {stages} 之一 / stage must be one of {stages}")
     if level is not None and level not in LEVELS:
         raise InvalidInput(f"level 需为 {', '.join(LEVELS)} 之一 / level must be one of {', '.join(LEVELS)}")
-    out = []
-    for drill_stage in [stage] if stage else DRILL_STAGES:
-        for q in banks.questions(key, language, drill_stage, level=level):
-            out.append(DrillQuestion(q.id, _bank_of(q.id), language, q.stage, q.level, q.question))
+    out = [_listed(q) for drill_stage in ([stage] if stage else DRILL_STAGES)
+           for q in banks.questions(key, language, drill_stage, level=level)]
     return list({q.id: q for q in out}.values())
 
 
 def get_question(question_id: str) -> DrillQuestion:
     """One drillable question as the list shows it; QuestionNotFound for an unknown or non-drillable id."""
-    question = _question(question_id)
+    return _listed(_question(question_id))
+
+
+def _listed(question) -> DrillQuestion:
     return DrillQuestion(question.id, _bank_of(question.id), _language_of(question.id), question.stage,
                          question.level, question.question)
 

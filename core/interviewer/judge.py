@@ -792,7 +792,7 @@ def _own_subject(sentence: _Sentence, cue: Sequence[tx.Term], spec: QuestionSpec
     # Names with digits (L1 vs L2, HTTP/1.1 vs HTTP/2) carry no signature but are what such questions contrast.
     cue_keys = {key for part in cue for key in part.keys}
     named = {t.key for t in sentence.tokens if _DIGIT.search(t.key) and not t.key.isdigit()}
-    return bool(named & {t.key for t in spec.question_tokens} - cue_keys)
+    return bool(named & spec.question_words - cue_keys)
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------------

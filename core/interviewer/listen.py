@@ -106,7 +106,6 @@ _ACROSS_CLAUSES = re.compile(r"[;；。!！?？,，、:：()（）\n]|\.\s")
 def _find_within_clause(answer: str, toks, term, index) -> tuple[int, int] | None:
     """The first place the term is named inside one clause: "roll pointer; on update" is not "rolling update"."""
     found = tx.find_term(toks, term, index=index)
-    skip = 0
     while found is not None and _ACROSS_CLAUSES.search(answer[toks[found[0]].start:toks[found[1]].end]):
         skip = found[0] + 1
         rest = tx.find_term(toks[skip:], term)

@@ -286,7 +286,8 @@ _LEADING_LINK = re.compile(r"^(?:(?:因为|所以|但是|不过|而且|并且|�
 def follow_up_texts(action: str, offer, language: str) -> list[str]:
     """Every phrasing of a follow-up, rephrase or challenge (the composer picks one not said before)."""
     body = one_question(offer.question)
-    said = _LEADING_LINK.sub("", (offer.said or "").strip()) or (offer.said or "").strip()
+    said = (offer.said or "").strip()
+    said = _LEADING_LINK.sub("", said) or said
     if language != "zh-CN" and said[:1].isupper() and said[1:2].islower() and said.split()[0][1:].islower():
         said = said[0].lower() + said[1:]  # "Collisions" from a sentence start reads "collisions" mid-sentence
     if action == "challenge":
