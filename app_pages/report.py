@@ -166,7 +166,7 @@ with left:
 with right:
     bullet_list("report.improvements", report.improvements, ":material/trending_up:")
 
-render_resume_claims(report.resume_claims)
+render_resume_claims(report)
 
 if report.per_question:
     st.markdown(f"#### {c.tr('report.per_question')}")

@@ -12,6 +12,7 @@ from core.db import session_scope
 from core.i18n import relative_time
 from core.resume import ResumeParsed, ResumeProject
 from core.resume_files import MAX_BYTES
+from core.transcript import resume_claims
 from ui import common as c
 from ui.sidebar import escape_markdown
 
@@ -184,9 +185,9 @@ def _empty_uploader() -> None:
 # -- the report ----------------------------------------------------------------------------------------------------
 
 
-def render_resume_claims(claims: list) -> None:
+def render_resume_claims(report) -> None:
     """简历声明核验: each claim with a number, substantiated by the interview or not, with the candidate's words."""
-    claims = [claim for claim in claims or [] if isinstance(claim, dict)]
+    claims = resume_claims(report)
     if not claims:
         return
     st.markdown(f"#### {c.tr('report.resume_claims')}")
